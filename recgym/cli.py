@@ -1,0 +1,116 @@
+"""The ``recgym`` command: thin wiring of the library. Run ``recgym --help``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from recgym import __version__
+from recgym.data import DATASETS, DataError, RatingData, fetch, load, load_directory
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    path = fetch(args.name, force=args.force, source=args.source)
+    print(path)
+    return 0
+
+
+def _data_list(args: argparse.Namespace) -> int:
+    for name, spec in DATASETS.items():
+        print(f"{name}\t{spec.description}" if args.verbose else name)
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> RatingData:
+    if (args.name is None) == (args.path is None):
+        raise DataError("give a dataset name or --path DIR (one of them)", hint="e.g. `recgym data info movielens-100k`")
+    if args.path is not None:
+        return load_directory(args.path, duplicates=args.duplicates)
+    return load(args.name)
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    summary = _resolve(args).summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(format_summary(summary))
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    """The dataset summary as a short human-readable block with a text histogram."""
+    lines = [
+        f"dataset   {summary['name']}",
+        f"users     {summary['users']:,}",
+        f"items     {summary['items']:,}",
+        f"ratings   {summary['ratings']:,}  (density {summary['density']:.4f}, mean "
+        f"{summary['rating_mean'] if summary['rating_mean'] is None else round(summary['rating_mean'], 3)})",
+    ]
+    for label in ("ratings_per_user", "ratings_per_item"):
+        quantiles = summary[label]
+        if quantiles:
+            shown = "  ".join(f"{k[1:]}%={v:g}" for k, v in quantiles.items())
+            lines.append(f"{label.replace('_', ' ')}: {shown}")
+    histogram = summary["rating_histogram"]
+    if histogram:
+        lines.append("rating histogram:")
+        top = max(histogram.values())
+        for value, count in histogram.items():
+            bar = "#" * max(1, round(40 * count / top))
+            lines.append(f"  {value:>4}  {count:>9,}  {bar}")
+    if summary["user_columns"]:
+        lines.append(f"user features: {', '.join(summary['user_columns'])}")
+    if summary["genres"]:
+        lines.append(f"genres ({len(summary['genres'])}): {', '.join(summary['genres'])}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recgym", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"recgym {__version__}")
+    top = parser.add_subparsers(dest="command", required=True)
+
+    data = top.add_parser("data", help="fetch, inspect and verify rating datasets").add_subparsers(
+        dest="data_command", required=True
+    )
+    p = data.add_parser("fetch", help="download and verify a dataset into the cache")
+    p.add_argument("name", choices=sorted(DATASETS), help="dataset name")
+    p.add_argument("--force", action="store_true", help="fetch again even if a verified copy is cached")
+    p.add_argument("--from", dest="source", type=Path, help="use files placed by hand (a zip or a directory)")
+    p.set_defaults(run=_data_fetch)
+
+    p = data.add_parser("list", help="names of the datasets recgym can fetch")
+    p.add_argument("-v", "--verbose", action="store_true", help="add a description")
+    p.set_defaults(run=_data_list)
+
+    p = data.add_parser("info", help="summary of a named dataset or of rating files in a directory")
+    p.add_argument("name", nargs="?", help=f"dataset name ({', '.join(DATASETS)})")
+    p.add_argument("--path", type=Path, help="a directory of rating files in any supported format")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--duplicates", choices=("error", "last", "mean"), default="error",
+        help="what to do with repeated (user, item) ratings in --path files (default: error)",
+    )
+    p.set_defaults(run=_data_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except (DataError, ValueError) as err:
+        print(f"recgym: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("recgym: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Real rating data: verified fetch into a cache, loaders for the common formats, user splits.
+
+>>> from recgym.data import load_dataset, split_users
+>>> data = load_dataset("movielens-100k")          # doctest: +SKIP
+>>> split = split_users(data, min_ratings=13, max_ratings=100, seed=0)  # doctest: +SKIP
+"""
+
+from recgym.data.errors import DataError
+from recgym.data.fetch import DATASETS, cache_root, dataset_dir, fetch, load, load_dataset
+from recgym.data.loaders import detect_format, load_directory
+from recgym.data.rating_data import RatingData
+from recgym.data.splits import SupportQuery, UserSplit, split_users, support_query
+
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "RatingData",
+    "SupportQuery",
+    "UserSplit",
+    "cache_root",
+    "dataset_dir",
+    "detect_format",
+    "fetch",
+    "load",
+    "load_dataset",
+    "load_directory",
+    "split_users",
+    "support_query",
+]
