@@ -26,7 +26,9 @@ def _data_list(args: argparse.Namespace) -> int:
 
 def _resolve(args: argparse.Namespace) -> RatingData:
     if (args.name is None) == (args.path is None):
-        raise DataError("give a dataset name or --path DIR (one of them)", hint="e.g. `recgym data info movielens-100k`")
+        raise DataError(
+            "give a dataset name or --path DIR (one of them)", hint="e.g. `recgym data info movielens-100k`"
+        )
     if args.path is not None:
         return load_directory(args.path, duplicates=args.duplicates)
     return load(args.name)
@@ -92,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", type=Path, help="a directory of rating files in any supported format")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
-        "--duplicates", choices=("error", "last", "mean"), default="error",
+        "--duplicates",
+        choices=("error", "last", "mean"),
+        default="error",
         help="what to do with repeated (user, item) ratings in --path files (default: error)",
     )
     p.set_defaults(run=_data_info)

