@@ -197,7 +197,7 @@ def dataset_dir(name: str) -> Path:
     return cache_root() / dataset_spec(name).name
 
 
-def _verify(spec: DatasetSpec, directory: Path, origin: str) -> RatingData:
+def _verify(spec: DatasetSpec, directory: Path, origin: str, *, name_path: bool = True) -> RatingData:
     data = load_directory(directory, name=spec.name)
     found = data.checksum()
     if found != spec.checksum:
@@ -205,7 +205,7 @@ def _verify(spec: DatasetSpec, directory: Path, origin: str) -> RatingData:
             f"content checksum {found[:16]}… does not match {spec.name}'s {spec.checksum[:16]}… "
             f"({data.n_users} users, {data.n_items} items, {data.n_ratings} ratings; expected "
             f"{spec.users}, {spec.items}, {spec.ratings}) — files from {origin}",
-            path=directory,
+            path=directory if name_path else None,
             hint="the files are damaged or are another dataset; fetch again with --force",
         )
     return data
@@ -231,7 +231,7 @@ def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose
             if verbose:
                 print(f"recgym: fetching {spec.name} from {src.label}", file=sys.stderr)
             src.obtain(staging)
-            data = _verify(spec, staging, src.label)
+            data = _verify(spec, staging, src.label, name_path=False)
             manifest = {
                 "dataset": spec.name,
                 "format": detect_format(staging),

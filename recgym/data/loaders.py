@@ -126,12 +126,11 @@ def _read_table(
     encoding: str,
     header: bool = False,
     quoted: bool = False,
-    at_least: bool = False,
 ) -> tuple[_Table, list[str]]:
     """Read a separated text file into strings, checking encoding, emptiness and column counts.
 
-    Returns the table and the header fields (empty when ``header`` is false). ``at_least`` accepts
-    rows with more columns than ``n_columns`` (extra ones are dropped).
+    Returns the table and the header fields (empty when ``header`` is false). Blank lines are
+    skipped; every row keeps its line number in the file.
     """
     if not path.is_file():
         raise DataError(
@@ -152,23 +151,52 @@ def _read_table(
         ) from None
     text = text.lstrip("\ufeff")
     header_fields: list[str] = []
+    first_line = 1
     if header:
         first, _, text = text.partition("\n")
-        header_fields = (
-            next(csv.reader([first.rstrip("\r")], delimiter=sep)) if quoted else first.rstrip("\r").split(sep)
-        )
-        if not text.strip():
-            raise DataError(
-                "file has a header but no rows", path=path, hint="re-export the file with its rows"
-            )
+        first = first.rstrip("\r")
+        header_fields = next(csv.reader([first], delimiter=sep)) if quoted else first.split(sep)
+        first_line = 2
+    body = text.lstrip("\r\n")  # pandas infers no columns from a leading blank line
+    first_line += text[: len(text) - len(body)].count("\n")
+    if not body.strip():
+        raise DataError("file has a header but no rows", path=path, hint="re-export the file with its rows")
     if len(sep) > 1:
-        if "\x1f" in text:
+        if "\x1f" in body:
             raise DataError("file contains the control character 0x1f", path=path, hint="remove it")
-        text, sep = text.replace(sep, "\x1f"), "\x1f"
-    first_line = 2 if header else 1
+        body, sep = body.replace(sep, "\x1f"), "\x1f"
+
+    split_body: list[str] = []
+
+    def fields_of(line: int) -> int:
+        """Number of fields on a file line (only computed for the first row and suspect rows)."""
+        if not split_body:
+            split_body.extend(body.splitlines())
+        raw_line = split_body[line - first_line]
+        return len(next(csv.reader([raw_line], delimiter=sep))) if quoted else raw_line.count(sep) + 1
+
+    def wrong_width(line: int, found: int) -> DataError:
+        if line == first_line:
+            hint = "is this the right file for its format, with the right separator?"
+        elif found < n_columns:
+            hint = "fill in the missing field or remove that row"
+        else:
+            hint = "every row needs the same columns; fix or remove that row"
+        return DataError(
+            f"expected {n_columns} fields separated by {_show(sep)}, found {found}",
+            path=path,
+            line=line,
+            hint=hint,
+        )
+
+    # pandas takes the width from the first row; check that row against the format first.
+    first_row = body.partition("\n")[0].rstrip("\r")
+    first_width = len(next(csv.reader([first_row], delimiter=sep))) if quoted else first_row.count(sep) + 1
+    if first_width != n_columns:
+        raise wrong_width(first_line, first_width)
     try:
         rows = pd.read_csv(
-            io.StringIO(text),
+            io.StringIO(body),
             sep=sep,
             header=None,
             dtype=str,
@@ -178,69 +206,19 @@ def _read_table(
             engine="c",
         )
     except pd.errors.ParserError as err:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        found = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(err))
         if not found:
             raise DataError(f"cannot parse: {err}", path=path, hint="check the file's format") from None
-        expected, line, saw = (int(g) for g in found.groups())
-        if at_least and expected >= n_columns:
-            return _read_table_loose(path, text, sep, n_columns, first_line, quoted), header_fields
-        raise DataError(
-            f"expected {expected} fields separated by {_show(sep)}, found {saw}",
-            path=path,
-            line=line + first_line - 1,
-            hint="every row needs the same columns; fix or remove that row",
-        ) from None
-    return _check_table(path, rows, n_columns, sep, first_line, at_least), header_fields
-
-
-def _read_table_loose(
-    path: Path, text: str, sep: str, n_columns: int, first_line: int, quoted: bool
-) -> _Table:
-    """Fallback for files whose rows may carry extra trailing fields (kept only up to n_columns)."""
-    rows = pd.read_csv(
-        io.StringIO(text),
-        sep=sep,
-        header=None,
-        dtype=str,
-        na_filter=False,
-        skip_blank_lines=False,
-        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
-        engine="python",
-        names=range(n_columns),
-        usecols=range(n_columns),
-        on_bad_lines="skip",
-    )
-    return _check_table(path, rows, n_columns, sep, first_line, at_least=True)
-
-
-def _check_table(
-    path: Path, rows: pd.DataFrame, n_columns: int, sep: str, first_line: int, at_least: bool
-) -> _Table:
+        line, saw = (int(g) for g in found.groups())
+        raise wrong_width(line + first_line - 1, saw) from None
     lines = np.arange(len(rows)) + first_line
     blank = (rows == "").all(axis=1).to_numpy()
     rows, lines = rows[~blank].reset_index(drop=True), lines[~blank]
-    if rows.empty:
-        raise DataError("file has no rows", path=path, hint="re-download or re-export the file")
-    width = rows.shape[1]
-    if width < n_columns or (width > n_columns and not at_least):
-        raise DataError(
-            f"expected {n_columns} fields separated by {_show(sep)}, found {width}",
-            path=path,
-            line=int(lines[0]),
-            hint="is this the right file for its format, with the right separator?",
-        )
-    rows = rows.iloc[:, :n_columns]
-    short = (rows.iloc[:, -1] == "").to_numpy() & (rows != "").any(axis=1).to_numpy()
-    if short.any() and n_columns > 1:
-        row = int(np.argmax(short))
-        filled = int((rows.iloc[row] != "").sum())
-        raise DataError(
-            f"expected {n_columns} fields separated by {_show(sep)}, found {filled}",
-            path=path,
-            line=int(lines[row]),
-            hint="fill in the missing field or remove that row",
-        )
-    return _Table(path, rows, lines)
+    # Short rows come back padded with "": only rows with an empty last cell can be short.
+    for row in np.flatnonzero((rows.iloc[:, -1] == "").to_numpy()):
+        if fields_of(int(lines[row])) != n_columns:
+            raise wrong_width(int(lines[row]), fields_of(int(lines[row])))
+    return _Table(path, rows, lines), header_fields
 
 
 def _show(sep: str) -> str:
@@ -364,7 +342,7 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
         rating_scale=(1.0, 5.0),
         duplicates=duplicates,
         ratings_file=str(data_path),
-        first_line=int(table.lines[0]),
+        lines=table.lines,
         source="grouplens ml-100k",
     )
 
@@ -421,7 +399,7 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
         rating_scale=(1.0, 5.0),
         duplicates=duplicates,
         ratings_file=str(data_path),
-        first_line=int(table.lines[0]),
+        lines=table.lines,
         source="grouplens ml-1m",
     )
 
@@ -467,7 +445,7 @@ def read_ml_latest(directory: Path, duplicates: DuplicatePolicy = "error") -> Ra
         rating_scale=(0.5, 5.0),
         duplicates=duplicates,
         ratings_file=str(data_path),
-        first_line=int(table.lines[0]),
+        lines=table.lines,
         source="movielens latest csv",
     )
 
@@ -547,7 +525,7 @@ def read_recbole(directory: Path, duplicates: DuplicatePolicy = "error") -> Rati
         rating_scale=(lo, hi),
         duplicates=duplicates,
         ratings_file=str(inter_path),
-        first_line=int(table.lines[0]),
+        lines=table.lines,
         source="recbole atomic files",
     )
 
@@ -589,7 +567,8 @@ def _atomic_fields(path: Path, header: list[str], required: tuple[str, ...]) -> 
             f"header lacks the field(s) {', '.join(missing)}",
             path=path,
             line=1,
-            hint="explicit ratings need user_id:token, item_id:token and rating:float",
+            hint=f"add {', '.join(f'{m}:token' if m != 'rating' else 'rating:float' for m in missing)} "
+            "to the header (explicit ratings need user_id, item_id and rating)",
         )
     return fields
 
@@ -635,6 +614,10 @@ def load_directory(
     fmt_name = format or detect_format(directory)
     readers = {f.name: f.read for f in FORMATS}
     if fmt_name not in readers:
-        raise DataError(f"unknown format {fmt_name!r}", hint=f"use one of {', '.join(readers)}")
+        raise DataError(
+            f"unknown format {fmt_name!r}",
+            path=directory,
+            hint=f"use one of {', '.join(readers)}, or leave it out",
+        )
     data = readers[fmt_name](directory, duplicates)
     return data if name is None else dataclasses.replace(data, name=name)

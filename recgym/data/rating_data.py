@@ -270,15 +270,17 @@ def build_rating_data(
     rating_scale: tuple[float, float],
     duplicates: DuplicatePolicy = "error",
     ratings_file: str = "",
-    first_line: int = 1,
+    lines: np.ndarray | None = None,
     source: str = "",
 ) -> RatingData:
     """Map raw ids to contiguous indices and assemble a `RatingData`.
 
     ``users`` and ``items`` are indexed by raw id (strings). Their rows define the catalog when
     given (items nobody rated stay in it); a rating whose id is missing from them is an error.
-    ``first_line`` is the file line of the first rating, so errors can name the line.
+    ``lines`` holds the file line of each rating, so errors can name the line.
     """
+    if duplicates not in ("error", "last", "mean"):
+        raise ValueError(f"unknown duplicates policy {duplicates!r}; use 'error', 'last' or 'mean'")
     raw_user = np.asarray(raw_user, dtype=object).astype(str)
     raw_item = np.asarray(raw_item, dtype=object).astype(str)
     rating = np.asarray(rating, dtype=np.float32)
@@ -293,9 +295,9 @@ def build_rating_data(
         if (positions < 0).any():
             row = int(np.argmax(positions < 0))
             raise DataError(
-                f"{kind} id {raw[row]!r} is rated but missing from the {kind} file",
+                f"{kind} id {str(raw[row])!r} is rated but missing from the {kind} file",
                 path=ratings_file or None,
-                line=first_line + row,
+                line=None if lines is None else int(lines[row]),
                 hint=f"add the {kind} to the {kind} file or remove its ratings",
             )
 
@@ -306,7 +308,7 @@ def build_rating_data(
         timestamp,
         duplicates,
         ratings_file,
-        first_line,
+        lines,
         user_ids,
         item_ids,
     )
@@ -352,7 +354,7 @@ def _apply_duplicate_policy(
     timestamp: np.ndarray,
     policy: DuplicatePolicy,
     ratings_file: str,
-    first_line: int,
+    lines: np.ndarray | None,
     user_ids: list[str],
     item_ids: list[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -368,10 +370,11 @@ def _apply_duplicate_policy(
         first = int(np.flatnonzero(key == key[row])[0])
         raise DataError(
             f"user {user_ids[user[row]]!r} rated item {item_ids[item[row]]!r} twice "
-            f"(lines {first_line + first} and {first_line + row}); recgym keeps one rating per pair "
+            f"({'rows' if lines is None else 'lines'} {_line(lines, first)} and {_line(lines, row)}); "
+            "recgym keeps one rating per pair "
             "and the policy is duplicates='error'",
             path=ratings_file or None,
-            line=first_line + row,
+            line=None if lines is None else int(lines[row]),
             hint="remove the repeated row, or load with duplicates='last' (keep the latest) "
             "or duplicates='mean' (average them)",
         )
@@ -392,3 +395,7 @@ def _apply_duplicate_policy(
         slot = inverse[keep]
         return user[keep], item[keep], (sums[slot] / counts[slot]).astype(np.float32), latest[slot]
     raise ValueError(f"unknown duplicates policy {policy!r}; use 'error', 'last' or 'mean'")
+
+
+def _line(lines: np.ndarray | None, row: int) -> int:
+    return row + 1 if lines is None else int(lines[row])

@@ -71,9 +71,15 @@ def split_users(
         keep &= counts <= max_ratings
     eligible = np.flatnonzero(keep)
     if len(eligible) < 3:
+        upper = "any number of" if max_ratings is None else max_ratings
+        which = (
+            ""
+            if min_ratings is None and max_ratings is None
+            else f" with {min_ratings or 0} to {upper} ratings"
+        )
         raise ValueError(
-            f"only {len(eligible)} users have between {min_ratings} and {max_ratings} ratings; "
-            "loosen min_ratings/max_ratings"
+            f"only {len(eligible)} users{which}, and a split needs at least 3 — "
+            "loosen min_ratings/max_ratings or use a larger dataset"
         )
     shuffled = np.random.default_rng(seed).permutation(eligible)
     n_test = round(fractions[2] * len(shuffled))
