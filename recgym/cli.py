@@ -71,6 +71,76 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _sim_list(args: argparse.Namespace) -> int:
+    from recgym.simulators import FAMILIES
+
+    for name, spec in FAMILIES.items():
+        print(f"{name}\t{spec.description}" if args.verbose else name)
+    return 0
+
+
+def _sim_fit(args: argparse.Namespace) -> int:
+    from recgym.simulators import fit_simulator
+
+    world = fit_simulator(load(args.dataset), args.family, seed=args.seed)
+    world.save(args.out)
+    print(f"{args.family}: {world.meta['params']} in {world.meta['fit_seconds']:.1f} s -> {args.out}")
+    return 0
+
+
+def _sim_validate(args: argparse.Namespace) -> int:
+    from recgym.simulators.fidelity import format_report, plot_fidelity, validate
+
+    report, arrays = validate(load(args.dataset), args.family, seed=args.seed)
+    if args.plots is not None:
+        report["plots"] = [str(p) for p in plot_fidelity(arrays, report, args.plots)]
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _add_sim_commands(top: argparse._SubParsersAction) -> None:
+    from recgym.simulators.families import FAMILIES
+
+    sim = top.add_parser("sim", help="user simulators fitted to real ratings").add_subparsers(
+        dest="sim_command", required=True
+    )
+    p = sim.add_parser("list", help="simulator family names, one per line")
+    p.add_argument("-v", "--verbose", action="store_true", help="add a description")
+    p.set_defaults(run=_sim_list)
+    for name, helptext in (
+        ("validate", "fidelity report: fit on 80%% of the ratings, compare with the held-out 20%%"),
+        ("fit", "fit a simulator on all ratings and save it (world.npz + world.json)"),
+    ):
+        p = sim.add_parser(name, help=helptext)
+        p.add_argument("--dataset", default="movielens-100k", help="dataset name or a rating-file directory")
+        p.add_argument("--family", default="latent-factor", choices=sorted(FAMILIES), help="simulator family")
+        p.add_argument("--seed", type=int, default=0, help="seed of the split and the fit")
+        if name == "validate":
+            p.add_argument("--json", action="store_true", help="print one JSON object")
+            p.add_argument("--plots", type=Path, help="write PNG plots into this directory")
+            p.set_defaults(run=_sim_validate)
+        else:
+            p.add_argument("--out", type=Path, required=True, help="directory to save the simulator in")
+            p.set_defaults(run=_sim_fit)
+
+
+def _bench_speed(args: argparse.Namespace) -> int:
+    from recgym.benchmarks.speed import format_speed, simulator_speed
+
+    results = simulator_speed(args.dataset, n_users=args.users)
+    print(json.dumps(results, indent=2) if args.json else format_speed(results))
+    return 0
+
+
+def _add_bench_commands(top: argparse._SubParsersAction) -> None:
+    bench = top.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    p = bench.add_parser("speed", help="fit time and batched response speed of the simulators")
+    p.add_argument("--dataset", default="movielens-100k", help="dataset name or a directory of rating files")
+    p.add_argument("--users", type=int, default=1024, help="batch size (users per call)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_bench_speed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recgym", description=__doc__)
     parser.add_argument("--version", action="version", version=f"recgym {__version__}")
@@ -100,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do with repeated (user, item) ratings in --path files (default: error)",
     )
     p.set_defaults(run=_data_info)
+
+    _add_sim_commands(top)
+    _add_bench_commands(top)
     return parser
 
 

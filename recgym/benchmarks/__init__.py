@@ -1,0 +1,1 @@
+"""Benchmarks: the speed benchmark today; the agent suites build on it."""

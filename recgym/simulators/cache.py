@@ -1,0 +1,48 @@
+"""Fit a named dataset's simulator once, then reuse it from the cache.
+
+Worlds are cached beside the data (``$RECGYM_DATA_DIR/simulators/``), keyed by dataset, family,
+seed, the data's content checksum and the save-format version, so a changed dataset or recgym
+release never reuses a stale world. Writes go to a staging directory renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from recgym.data import cache_root, load
+from recgym.data.fetch import DATASETS
+from recgym.simulators.families import family as family_spec
+from recgym.simulators.families import fit_simulator
+from recgym.simulators.tabular import FORMAT_VERSION, TabularSimulator
+
+
+def world_dir(dataset: str, family: str, seed: int) -> Path:
+    checksum = DATASETS[dataset].checksum[:12] if dataset in DATASETS else "local"
+    return cache_root() / "simulators" / f"{dataset}-{family}-seed{seed}-{checksum}-v{FORMAT_VERSION}"
+
+
+def load_or_fit(
+    dataset: str = "movielens-100k", family: str = "latent-factor", *, seed: int = 0
+) -> TabularSimulator:
+    """The fitted world of a named dataset (fetched if needed), from the cache when it is there."""
+    family_spec(family)  # a clear error for an unknown family before any work
+    if dataset not in DATASETS:
+        return fit_simulator(load(dataset), family, seed=seed)  # a directory: not cached
+    target = world_dir(dataset, family, seed)
+    if (target / "world.json").is_file():
+        return TabularSimulator.load(target)
+    world = fit_simulator(load(dataset), family, seed=seed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        world.save(staging)
+        os.replace(staging, target)
+    except OSError:
+        if not (target / "world.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return world
