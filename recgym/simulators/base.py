@@ -82,7 +82,7 @@ class Simulator(ABC):
     ) -> np.ndarray:
         """A rating drawn from each user's distribution (one draw per user-item pair)."""
         probs = self.distribution(users, items, shift)
-        return sample_levels(probs, np.asarray(self.rating_levels, dtype=np.float32), rng)
+        return sample_levels(probs, self.rating_levels, rng.random(probs.shape[:-1]))
 
     def sample_knows(
         self, users: np.ndarray, items: np.ndarray | None, rng: np.random.Generator
@@ -117,9 +117,12 @@ def _indices(values: np.ndarray, n: int, kind: str) -> np.ndarray:
     return array
 
 
-def sample_levels(probs: np.ndarray, levels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw one level per row of ``probs`` (last axis) by the inverse CDF; vectorised."""
+def sample_levels(probs: np.ndarray, levels: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """The level at each uniform draw's position in the CDF of ``probs`` (last axis); vectorised.
+
+    Environments pass uniforms drawn per episode, so a batch of users reproduces single runs exactly.
+    """
     cumulative = np.cumsum(probs, axis=-1)
-    u = rng.random(probs.shape[:-1])[..., None] * cumulative[..., -1:]
+    u = np.asarray(uniforms)[..., None] * cumulative[..., -1:]
     index = np.minimum((u > cumulative).sum(axis=-1), len(levels) - 1)
-    return levels[index]
+    return np.asarray(levels, dtype=np.float32)[index]

@@ -19,11 +19,16 @@ class ChoiceModel(Protocol):
         """Click probability of every slot, ``(B, S)``."""
         ...
 
-    def sample(
-        self, expected_rating: np.ndarray, like_probability: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Sampled clicks, boolean ``(B, S)``."""
+    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+        """Clicks, boolean ``(B, S)``, decided by ``uniforms`` (``(B, S)``, uniform on [0, 1))."""
         ...
+
+
+def sample_clicks(
+    model: ChoiceModel, expected_rating: np.ndarray, like_probability: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Clicks drawn with ``rng``."""
+    return model.clicks(expected_rating, like_probability, rng.random(np.shape(like_probability)))
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,10 @@ class MultinomialLogit:
         weights = np.exp(logits)
         return (weights / weights.sum(axis=-1, keepdims=True))[..., :-1].astype(np.float32)
 
-    def sample(
-        self, expected_rating: np.ndarray, like_probability: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
+    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
         probs = self.probabilities(expected_rating, like_probability)
         cumulative = np.cumsum(probs, axis=-1)
-        u = rng.random((*probs.shape[:-1], 1))
+        u = uniforms[..., :1]
         chosen = (u < cumulative).argmax(axis=-1)
         clicked = u[..., 0] < cumulative[..., -1]
         clicks = np.zeros(probs.shape, dtype=bool)
@@ -76,10 +79,8 @@ class Cascade:
         before = np.concatenate([np.ones((*survive.shape[:-1], 1)), survive[..., :-1]], axis=-1)
         return (like_probability * before).astype(np.float32)
 
-    def sample(
-        self, expected_rating: np.ndarray, like_probability: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        attracted = rng.random(like_probability.shape) < like_probability
+    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+        attracted = uniforms < like_probability
         first = attracted & (np.cumsum(attracted, axis=-1) == 1)
         return first
 
@@ -98,10 +99,8 @@ class PositionBased:
     def probabilities(self, expected_rating: np.ndarray, like_probability: np.ndarray) -> np.ndarray:
         return (like_probability * self.examination(like_probability.shape[-1])).astype(np.float32)
 
-    def sample(
-        self, expected_rating: np.ndarray, like_probability: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        return rng.random(like_probability.shape) < self.probabilities(expected_rating, like_probability)
+    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+        return uniforms < self.probabilities(expected_rating, like_probability)
 
 
 CHOICE_MODELS = {"mnl": MultinomialLogit, "cascade": Cascade, "position": PositionBased}

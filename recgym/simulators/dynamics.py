@@ -110,16 +110,22 @@ class EngagementDynamics:
         ratings: np.ndarray,
         consumed: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Apply one step in place. ``profiles`` ``(B, G)`` and ``ratings`` ``(B,)`` describe what each
-        user consumed; ``consumed`` (bool ``(B,)``) marks users who consumed anything (default: all).
-        Returns each user's probability of leaving after this step."""
+        """Apply one step in place and return each user's probability of leaving after it.
+
+        ``profiles`` (``(B, G)`` or ``(B, S, G)`` for slates) and ``ratings`` (``(B,)`` or ``(B, S)``)
+        describe what was shown; ``consumed`` (bool, same shape as ``ratings``; default: all) marks
+        what each user actually took. A user who took nothing counts as mildly disappointed.
+        """
+        if ratings.ndim == 1:
+            profiles, ratings = profiles[:, None, :], ratings[:, None]
+            consumed = None if consumed is None else consumed[:, None]
+        took = np.ones(ratings.shape, dtype=np.float32) if consumed is None else consumed.astype(np.float32)
         verdict = np.clip((ratings - self.neutral_rating) / self.rating_spread, -1.0, 1.0).astype(np.float32)
-        took = np.ones(len(ratings), dtype=np.float32) if consumed is None else consumed.astype(np.float32)
         state.boredom *= self.boredom_decay
-        state.boredom += (self.boredom_gain * took)[:, None] * profiles
-        state.affinity += (self.drift_rate * verdict * took)[:, None] * profiles
+        state.boredom += self.boredom_gain * np.einsum("bs,bsg->bg", took, profiles)
+        state.affinity += self.drift_rate * np.einsum("bs,bsg->bg", took * verdict, profiles)
         np.clip(state.affinity, -self.max_drift, self.max_drift, out=state.affinity)
-        # A user shown nothing they took counts as mildly disappointed (verdict -0.5).
-        outcome = np.where(took > 0, verdict, -0.5).astype(np.float32)
-        state.satisfaction += self.satisfaction_rate * (outcome - state.satisfaction)
+        n_taken = took.sum(axis=1)
+        outcome = np.where(n_taken > 0, (took * verdict).sum(axis=1) / np.maximum(n_taken, 1), -0.5)
+        state.satisfaction += self.satisfaction_rate * (outcome.astype(np.float32) - state.satisfaction)
         return expit(self.leave_bias - self.leave_slope * state.satisfaction).astype(np.float32)

@@ -60,8 +60,9 @@ class UserDensity:
 
     def sample(
         self, n: int, rng: np.random.Generator, user_features: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``n`` new users: score rows ``(n, n_items)``, noise ``(n,)`` and awareness offsets ``(n,)``."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` new users: score rows ``(n, n_items)``, noise ``(n,)``, awareness offsets ``(n,)`` and
+        the demographic features they were drawn for ``(n, d)``."""
         n_features = self.weights.shape[0] - 1
         if user_features is None:
             if n_features and len(self.feature_pool):
@@ -79,6 +80,7 @@ class UserDensity:
             scores.astype(np.float32),
             np.exp(vectors[:, k]).astype(np.float32),
             vectors[:, k + 1].astype(np.float32),
+            user_features.astype(np.float32),
         )
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -119,12 +119,12 @@ class TabularSimulator(Simulator):
 
     def with_synthetic_users(
         self, n: int, rng: np.random.Generator, user_features: np.ndarray | None = None
-    ) -> tuple[TabularSimulator, np.ndarray]:
+    ) -> tuple[TabularSimulator, np.ndarray, np.ndarray]:
         """A copy of this world with ``n`` new users drawn from the fitted density.
 
         ``user_features`` (``(n, d)``, encoded as `RatingData.user_features`) conditions the draw
         on demographics; without it demographics are resampled from the real users. Returns the
-        new simulator and the indices of the new users.
+        new simulator, the indices of the new users and their demographic features.
         """
         if self.density is None:
             raise SimulatorError(
@@ -132,7 +132,7 @@ class TabularSimulator(Simulator):
             )
         if n < 1:
             raise SimulatorError(f"n must be at least 1, got {n}")
-        scores, noise, aware_user = self.density.sample(n, rng, user_features)
+        scores, noise, aware_user, features = self.density.sample(n, rng, user_features)
         world = TabularSimulator(
             family=self.family,
             scores=np.concatenate([self.scores, scores]),
@@ -148,7 +148,7 @@ class TabularSimulator(Simulator):
             n_real_users=self.n_real_users,
             meta=dict(self.meta),
         )
-        return world, np.arange(self.n_users, self.n_users + n)
+        return world, np.arange(self.n_users, self.n_users + n), features
 
     # ------------------------------------------------------------------ save / load
     _ARRAYS = ("scores", "noise", "thresholds", "rating_levels", "aware_user", "aware_item")

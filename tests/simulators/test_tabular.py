@@ -87,9 +87,8 @@ def test_save_load_round_trip_is_exact(world, tmp_path):
         again.sample_rating(users, items, np.random.default_rng(0)),
     )
     # The density survives too: the same synthetic users come out.
-    _, new = world.with_synthetic_users(3, np.random.default_rng(1))
-    a, _ = world.with_synthetic_users(3, np.random.default_rng(1))
-    b, _ = again.with_synthetic_users(3, np.random.default_rng(1))
+    a, new, _ = world.with_synthetic_users(3, np.random.default_rng(1))
+    b, _, _ = again.with_synthetic_users(3, np.random.default_rng(1))
     assert np.array_equal(a.scores[new], b.scores[new])
     assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["world.json", "world.npz"]
 
@@ -110,7 +109,8 @@ def test_load_errors_say_what_to_do(world, tmp_path):
 
 
 def test_synthetic_users_are_new_rows_that_look_real(world):
-    bigger, new = world.with_synthetic_users(400, np.random.default_rng(0))
+    bigger, new, features = world.with_synthetic_users(400, np.random.default_rng(0))
+    assert features.shape == (400, world.density.weights.shape[0] - 1)
     assert bigger.n_users == world.n_users + 400 and list(new) == list(
         range(world.n_users, world.n_users + 400)
     )
@@ -127,8 +127,8 @@ def test_synthetic_users_are_new_rows_that_look_real(world):
 def test_synthetic_users_follow_their_demographics(world):
     d = world.density.weights.shape[0] - 1
     features = np.zeros((500, d))
-    a, new = world.with_synthetic_users(500, np.random.default_rng(0), user_features=features)
-    b, _ = world.with_synthetic_users(500, np.random.default_rng(0), user_features=features + 3.0)
+    a, new, _ = world.with_synthetic_users(500, np.random.default_rng(0), user_features=features)
+    b, _, _ = world.with_synthetic_users(500, np.random.default_rng(0), user_features=features + 3.0)
     assert not np.allclose(a.scores[new], b.scores[new])
     with pytest.raises(ValueError, match=r"user_features must have shape \(2, "):
         world.with_synthetic_users(2, np.random.default_rng(0), user_features=np.zeros((3, d)))

@@ -1,0 +1,67 @@
+"""The recommender that Elicitation scores answers with: a protocol, and a default one.
+
+The default is matrix-factorisation fold-in: item factors and biases are fitted by ALS on the
+training users' observed ratings only (never on the simulator's truth), and a new user's vector is
+fitted to their answers by ridge regression, for a whole batch of users at once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from recgym.simulators.latent_factor import fit_als
+
+if TYPE_CHECKING:
+    from recgym.envs.world import World
+
+
+class Recommender(Protocol):
+    """Scores every item for each user from the answers so far (padded arrays, ``(B, n)``)."""
+
+    def scores(
+        self, user_features: np.ndarray, items: np.ndarray, ratings: np.ndarray, answered: np.ndarray
+    ) -> np.ndarray:
+        """``(B, n_items)`` scores; higher is recommended first. ``answered`` masks the real answers."""
+        ...
+
+
+class FoldInRecommender:
+    """MF fold-in (see the module docstring); ``prior`` is the ridge penalty of the user's vector."""
+
+    def __init__(
+        self, mu: float, item_bias: np.ndarray, item_factors: np.ndarray, prior: float = 2.0
+    ) -> None:
+        self.mu, self.item_bias, self.item_factors, self.prior = mu, item_bias, item_factors, prior
+        self.design = np.column_stack([np.ones(len(item_bias)), item_factors])  # (n_items, 1 + rank)
+
+    @classmethod
+    def fit(cls, world: World, *, rank: int = 10, reg: float = 0.1, seed: int = 0) -> FoldInRecommender:
+        train = world.train_data
+        model = fit_als(
+            train.user.astype(np.int64), train.item.astype(np.int64), train.rating.astype(np.float64),
+            train.n_users, train.n_items, rank=rank, reg=reg, rng=np.random.default_rng(seed),
+        )
+        return cls(model.mu, model.item_bias, model.item_factors)
+
+    def scores(
+        self, user_features: np.ndarray, items: np.ndarray, ratings: np.ndarray, answered: np.ndarray
+    ) -> np.ndarray:
+        weight = answered.astype(np.float64)
+        x = self.design[items] * weight[..., None]  # (B, n, D)
+        y = (ratings - self.mu - self.item_bias[items]) * weight
+        normal = np.einsum("bnd,bne->bde", x, x) + self.prior * np.eye(self.design.shape[1])
+        vector = np.linalg.solve(normal, np.einsum("bnd,bn->bd", x, y)[..., None])[..., 0]
+        return (self.mu + self.item_bias + vector @ self.design.T).astype(np.float32)
+
+
+_defaults: weakref.WeakKeyDictionary[World, FoldInRecommender] = weakref.WeakKeyDictionary()
+
+
+def default_recommender(world: World) -> FoldInRecommender:
+    """The fold-in recommender of a world's training users, fitted once per world."""
+    if world not in _defaults:
+        _defaults[world] = FoldInRecommender.fit(world)
+    return _defaults[world]
