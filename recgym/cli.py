@@ -71,6 +71,71 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _meta_train(args: argparse.Namespace) -> int:
+    from recgym.models import MetaConfig, train_suite
+
+    fields = MetaConfig.__dataclass_fields__
+    overrides = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    try:
+        summary = train_suite(
+            load(args.dataset),
+            args.out,
+            seeds=args.seeds,
+            config=MetaConfig(**overrides),
+            ablation=not args.no_ablation,
+            baselines=not args.no_baselines,
+            log_dir=args.tensorboard,
+        )
+    except ImportError as err:
+        raise ValueError(str(err)) from err
+    for seed, models in summary["models"].items():
+        for name, record in models.items():
+            print(f"{seed}\t{name}\t{record['seconds']:.1f} s")
+    print(args.out)
+    return 0
+
+
+def _meta_eval(args: argparse.Namespace) -> int:
+    from recgym.models import evaluate_suite, format_report, plot_cold_start
+
+    report = evaluate_suite(args.model, ks=args.ks, n_boot=args.bootstrap)
+    if args.plots is not None:
+        args.plots.mkdir(parents=True, exist_ok=True)
+        plot_cold_start(report["results"], args.plots / "cold_start.png", title=report["dataset"])
+        (args.plots / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report["results"], indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _add_meta_commands(top: argparse._SubParsersAction) -> None:
+    meta = top.add_parser("meta", help="meta-learned embedding model: train and evaluate").add_subparsers(
+        dest="meta_command", required=True
+    )
+    p = meta.add_parser("train", help="meta-train the model and its baselines for several seeds")
+    p.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset name")
+    p.add_argument("--out", type=Path, required=True, help="directory for the saved models")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="split and training seeds")
+    p.add_argument("--device", help="auto (default: an accelerator when present), cpu, cuda, cuda:N")
+    p.add_argument("--text", dest="use_text", choices=("auto", "on", "off"), help="text embeddings")
+    p.add_argument("--adapt", choices=("user_embedding", "decision_layers"), help="the part that adapts")
+    p.add_argument("--inner-steps", type=int, help="inner gradient steps")
+    p.add_argument("--inner-lr", type=float, help="initial inner learning rate")
+    p.add_argument("--first-order", action="store_const", const=True, help="first-order MAML")
+    p.add_argument("--max-epochs", type=int, help="upper bound on meta-training epochs")
+    p.add_argument("--tensorboard", type=Path, help="write TensorBoard scalars to this directory")
+    p.add_argument("--no-ablation", action="store_true", help="skip the model without text embeddings")
+    p.add_argument("--no-baselines", action="store_true", help="train only the meta-learned model(s)")
+    p.set_defaults(run=_meta_train)
+
+    p = meta.add_parser("eval", help="cold-start metrics vs K with 95%% intervals over users and seeds")
+    p.add_argument("--model", type=Path, required=True, help="a directory written by `recgym meta train`")
+    p.add_argument("--json", action="store_true", help="print one JSON object: model -> K -> metric")
+    p.add_argument("--plots", type=Path, help="write cold_start.png and the full eval.json here")
+    p.add_argument("--ks", type=int, nargs="+", default=[0, 1, 3, 5, 10, 20], help="support sizes")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the intervals")
+    p.set_defaults(run=_meta_eval)
+
+
 def _sim_list(args: argparse.Namespace) -> int:
     from recgym.simulators import FAMILIES
 
@@ -141,6 +206,13 @@ def _add_bench_commands(top: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_bench_speed)
 
 
+def _envs_list(args: argparse.Namespace) -> int:
+    from recgym.envs import ENV_IDS
+
+    print("\n".join(ENV_IDS))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recgym", description=__doc__)
     parser.add_argument("--version", action="version", version=f"recgym {__version__}")
@@ -171,8 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_data_info)
 
+    envs = top.add_parser("envs", help="the Gymnasium environments").add_subparsers(
+        dest="envs_command", required=True
+    )
+    envs.add_parser("list", help="registered environment ids, one per line").set_defaults(run=_envs_list)
     _add_sim_commands(top)
     _add_bench_commands(top)
+    _add_meta_commands(top)
     return parser
 
 

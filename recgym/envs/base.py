@@ -118,7 +118,9 @@ class Kernel(ABC):
         if horizon < 1:
             raise ValueError(f"horizon must be at least 1, got {horizon}")
         if not 1 <= slate_size <= world.n_items:
-            raise ValueError(f"slate_size must be between 1 and the catalog size {world.n_items}, got {slate_size}")
+            raise ValueError(
+                f"slate_size must be between 1 and the catalog size {world.n_items}, got {slate_size}"
+            )
         if window < 1:
             raise ValueError(f"window must be at least 1, got {window}")
         self.world, self.batch, self.horizon, self.slate_size = world, batch, horizon, slate_size
@@ -130,7 +132,9 @@ class Kernel(ABC):
         )
         item_dim = world.item_features.shape[1]
         levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
-        self.history = History(batch, slate_size, window, item_dim, (float(levels.min()), float(levels.max())))
+        self.history = History(
+            batch, slate_size, window, item_dim, (float(levels.min()), float(levels.max()))
+        )
         user_dim = world.population_features.shape[1]
         self.observation_space = spaces.Dict(
             {
@@ -191,7 +195,8 @@ class Kernel(ABC):
             else:
                 raise InvalidAction(
                     f"action {shown!r} is not in {self.action_space}: expected integer item indices "
-                    f"0..{self.n_items - 1}" + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
+                    f"0..{self.n_items - 1}"
+                    + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
                 )
         if array.size and (array.min() < 0 or array.max() >= self.n_items):
             bad = int(array.min() if array.min() < 0 else array.max())
@@ -211,7 +216,7 @@ class Kernel(ABC):
 class RecEnv(gym.Env):
     """A single environment running a kernel with one user (see the subclasses' docstrings)."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - Gymnasium's convention
     kernel_class: ClassVar[type[Kernel]]
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
@@ -261,7 +266,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
     sub-environment (its action is ignored, its reward is 0).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
     kernel_class: ClassVar[type[Kernel]]
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **options: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import numpy as np
 
 from recgym.envs.base import Kernel, RecEnv, RecVectorEnv
@@ -45,8 +46,9 @@ class RecommendationKernel(Kernel):
         if isinstance(choice_model, str):
             if choice_model not in CHOICE_MODELS:
                 raise ValueError(f"choice_model={choice_model!r} is not one of {', '.join(CHOICE_MODELS)}")
-            choice_model = CHOICE_MODELS[choice_model]()
-        self.choice = choice_model
+            self.choice: ChoiceModel = CHOICE_MODELS[choice_model]()
+        else:
+            self.choice = choice_model
         if predictor is None:
             self.predicted = world.item_mean_rating
         elif callable(predictor):
@@ -93,7 +95,9 @@ class RecommendationKernel(Kernel):
         like = probs[..., self.liked].sum(axis=-1)
         draws = self.draws()
         ratings = sample_levels(probs, self.levels, draws[:, :s])
-        clicks = self.choice.clicks(np.where(fresh, expected, -np.inf), np.where(fresh, like, 0.0), draws[:, s : 2 * s])
+        clicks = self.choice.clicks(
+            np.where(fresh, expected, -np.inf), np.where(fresh, like, 0.0), draws[:, s : 2 * s]
+        )
         clicks &= fresh
         taken = fresh if s == 1 else clicks
 
@@ -213,4 +217,3 @@ class ColdStartVectorEnv(RecVectorEnv):
     reset with seed ``s`` behaves exactly like ``ColdStartEnv`` reset with seed ``s + i``."""
 
     kernel_class = RecommendationKernel
-

@@ -73,7 +73,10 @@ class ElicitationKernel(Kernel):
 
     def _ndcg(self, rows: np.ndarray) -> np.ndarray:
         scores = self.recommender.scores(
-            self.world.population_features[self.member[rows]], self.asked[rows], self.answers[rows], self.known[rows]
+            self.world.population_features[self.member[rows]],
+            self.asked[rows],
+            self.answers[rows],
+            self.known[rows],
         )
         candidates, gains = self.candidates[rows], self.gains[rows]
         ideal_items = self.ideal_items[rows]
@@ -101,7 +104,10 @@ class ElicitationKernel(Kernel):
         reward = ndcg - self.ndcg
         self.ndcg = ndcg
         self.history.record(
-            self.world.item_features[item][:, None], rating[:, None], knows[:, None], np.ones((self.batch, 1), bool)
+            self.world.item_features[item][:, None],
+            rating[:, None],
+            knows[:, None],
+            np.ones((self.batch, 1), bool),
         )
         if self.keep_log:
             for b in range(self.batch):  # rendering only

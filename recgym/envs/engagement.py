@@ -45,7 +45,9 @@ class EngagementKernel(RecommendationKernel):
         skips it, and reports regret 0, for speed)."""
         if not self.compute_regret:
             return None
-        scores = self.world.simulator.score(self.user) + self.dynamics.shift(self.state, self.world.genre_profiles)
+        scores = self.world.simulator.score(self.user) + self.dynamics.shift(
+            self.state, self.world.genre_profiles
+        )
         scores[self.shown] = -np.inf
         best = np.argpartition(-scores, self.slate_size - 1, axis=1)[:, : self.slate_size]
         probs = self.world.simulator.rating_probabilities(self.user, np.take_along_axis(scores, best, axis=1))

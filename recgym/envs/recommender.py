@@ -41,8 +41,14 @@ class FoldInRecommender:
     def fit(cls, world: World, *, rank: int = 10, reg: float = 0.1, seed: int = 0) -> FoldInRecommender:
         train = world.train_data
         model = fit_als(
-            train.user.astype(np.int64), train.item.astype(np.int64), train.rating.astype(np.float64),
-            train.n_users, train.n_items, rank=rank, reg=reg, rng=np.random.default_rng(seed),
+            train.user.astype(np.int64),
+            train.item.astype(np.int64),
+            train.rating.astype(np.float64),
+            train.n_users,
+            train.n_items,
+            rank=rank,
+            reg=reg,
+            rng=np.random.default_rng(seed),
         )
         return cls(model.mu, model.item_bias, model.item_factors)
 

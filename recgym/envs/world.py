@@ -100,7 +100,8 @@ def resolve_simulator(simulator: str | Path | Simulator, dataset: str) -> Simula
     if isinstance(simulator, str):
         return load_or_fit(dataset, simulator)
     raise SimulatorError(
-        f"simulator must be a family name, a saved simulator directory or a Simulator, got {type(simulator).__name__}"
+        "simulator must be a family name, a saved simulator directory or a Simulator, "
+        f"got {type(simulator).__name__}"
     )
 
 
@@ -155,10 +156,14 @@ def _build_world(
     demographics, _ = data.user_features()
     demographics = np.clip(demographics, -5.0, 5.0)
     same_users = world.n_users >= data.n_users and isinstance(world, TabularSimulator)
-    by_user = np.split(data.item[np.argsort(data.user, kind="stable")], np.cumsum(data.counts_per_user())[:-1])
+    by_user = np.split(
+        data.item[np.argsort(data.user, kind="stable")], np.cumsum(data.counts_per_user())[:-1]
+    )
     if users == "synthetic":
         if not isinstance(world, TabularSimulator):
-            raise SimulatorError("users='synthetic' needs a fitted TabularSimulator (it draws from its density)")
+            raise SimulatorError(
+                "users='synthetic' needs a fitted TabularSimulator (it draws from its density)"
+            )
         world, population, pop_features = world.with_synthetic_users(
             n_synthetic, np.random.default_rng(population_seed)
         )

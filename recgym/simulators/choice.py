@@ -19,7 +19,9 @@ class ChoiceModel(Protocol):
         """Click probability of every slot, ``(B, S)``."""
         ...
 
-    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    def clicks(
+        self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray
+    ) -> np.ndarray:
         """Clicks, boolean ``(B, S)``, decided by ``uniforms`` (``(B, S)``, uniform on [0, 1))."""
         ...
 
@@ -58,7 +60,9 @@ class MultinomialLogit:
         weights = np.exp(logits)
         return (weights / weights.sum(axis=-1, keepdims=True))[..., :-1].astype(np.float32)
 
-    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    def clicks(
+        self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray
+    ) -> np.ndarray:
         probs = self.probabilities(expected_rating, like_probability)
         cumulative = np.cumsum(probs, axis=-1)
         u = uniforms[..., :1]
@@ -79,7 +83,9 @@ class Cascade:
         before = np.concatenate([np.ones((*survive.shape[:-1], 1)), survive[..., :-1]], axis=-1)
         return (like_probability * before).astype(np.float32)
 
-    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    def clicks(
+        self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray
+    ) -> np.ndarray:
         attracted = uniforms < like_probability
         first = attracted & (np.cumsum(attracted, axis=-1) == 1)
         return first
@@ -99,7 +105,9 @@ class PositionBased:
     def probabilities(self, expected_rating: np.ndarray, like_probability: np.ndarray) -> np.ndarray:
         return (like_probability * self.examination(like_probability.shape[-1])).astype(np.float32)
 
-    def clicks(self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    def clicks(
+        self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray
+    ) -> np.ndarray:
         return uniforms < self.probabilities(expected_rating, like_probability)
 
 
