@@ -190,18 +190,24 @@ def _add_sim_commands(top: argparse._SubParsersAction) -> None:
 
 
 def _bench_speed(args: argparse.Namespace) -> int:
-    from recgym.benchmarks.speed import format_speed, simulator_speed
+    from recgym.benchmarks.speed import format_speed, speed
 
-    results = simulator_speed(args.dataset, n_users=args.users)
+    results = speed(tuple(args.sections), dataset=args.dataset, device=args.device)
     print(json.dumps(results, indent=2) if args.json else format_speed(results))
     return 0
 
 
 def _add_bench_commands(top: argparse._SubParsersAction) -> None:
     bench = top.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
-    p = bench.add_parser("speed", help="fit time and batched response speed of the simulators")
+    p = bench.add_parser("speed", help="simulator fit and response, environment steps/s, meta-model speed")
     p.add_argument("--dataset", default="movielens-100k", help="dataset name or a directory of rating files")
-    p.add_argument("--users", type=int, default=1024, help="batch size (users per call)")
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        default=["simulators", "envs", "meta"],
+        choices=["simulators", "envs", "meta"],
+    )
+    p.add_argument("--device", default="auto", help="for the meta section: auto, cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_bench_speed)
 

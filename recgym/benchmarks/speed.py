@@ -1,8 +1,10 @@
-"""`recgym bench speed`: how fast the simulators fit and answer, measured on this machine.
+"""`recgym bench speed`: how fast recgym is, measured on this machine.
 
-Figures come from wall-clock timing of real calls (best of several repeats, after a warm-up), never
-from a timed unit test. Fit time is one fit on all of MovieLens-100K including the hyper-parameter
-search; response time is one batched call for 1,024 users.
+Three sections: ``simulators`` (fit time on all of MovieLens-100K including the hyper-parameter
+search, and microseconds per user of one batched call for 1,024 users), ``envs`` (single-env steps
+per second with random actions, through ``gymnasium.make`` as users get it, and vector-env
+user-steps per second at 1,024 users), and ``meta`` (meta-training time and batched adaptation of
+1,024 users). Figures come from wall-clock timing of real calls, never from a timed unit test.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import numpy as np
 
 from recgym.data import load
 from recgym.simulators import FAMILIES, Simulator, fit_simulator
+
+SECTIONS = ("simulators", "envs", "meta")
 
 
 def machine_description() -> str:
@@ -46,12 +50,7 @@ def simulator_speed(
     """Fit seconds per family, and microseconds per user for batched responses."""
     data = load(dataset)
     rng = np.random.default_rng(0)
-    results: dict[str, Any] = {
-        "dataset": dataset,
-        "machine": machine_description(),
-        "n_users": n_users,
-        "families": {},
-    }
+    results: dict[str, Any] = {"dataset": dataset, "n_users": n_users, "families": {}}
     for name in FAMILIES:
         started = time.perf_counter()
         world = fit_simulator(data, name, seed=0)
@@ -78,9 +77,75 @@ def _response_speed(
     return {label: 1e6 * _best_seconds(call, repeats) / n_users for label, call in calls.items()}
 
 
+def env_speed(*, num_envs: int = 1024, single_steps: int = 5000, vector_steps: int = 40) -> dict[str, Any]:
+    """Steps per second of each registered environment, single and natively vectorised."""
+    import gymnasium as gym
+
+    from recgym.envs import ENV_IDS
+
+    variants: dict[str, dict[str, Any]] = {env_id: {} for env_id in ENV_IDS}
+    variants["recgym/Engagement-v0 (regret=False)"] = {"regret": False}
+    single: dict[str, float] = {}
+    vector: dict[str, float] = {}
+    for label, kwargs in variants.items():
+        env_id = label.split(" ")[0]
+        rng = np.random.default_rng(0)
+        env = gym.make(env_id, **kwargs)
+        env.reset(seed=0)
+        n_items = env.unwrapped.kernel.n_items  # type: ignore[attr-defined]
+        actions = rng.integers(0, n_items, single_steps)
+        started = time.perf_counter()
+        for action in actions:
+            _, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+        single[label] = single_steps / (time.perf_counter() - started)
+        venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+        venv.reset(seed=0)
+        batches = rng.integers(0, n_items, (vector_steps, num_envs))
+        venv.step(batches[0])  # warm-up
+        started = time.perf_counter()
+        for batch in batches:
+            venv.step(batch)
+        vector[label] = vector_steps * num_envs / (time.perf_counter() - started)
+    return {"num_envs": num_envs, "single_env_steps_per_s": single, "vector_user_steps_per_s": vector}
+
+
+def speed(
+    sections: tuple[str, ...] = SECTIONS, *, dataset: str = "movielens-100k", device: str = "auto"
+) -> dict:
+    """Run the chosen sections; one JSON-able object with the machine it ran on."""
+    results: dict[str, Any] = {"machine": machine_description()}
+    if "simulators" in sections:
+        results["simulators"] = simulator_speed(dataset)
+    if "envs" in sections:
+        results.update(env_speed())
+    if "meta" in sections:
+        from recgym.benchmarks.meta_speed import run_speed_benchmark
+
+        results["meta"] = run_speed_benchmark(load(dataset), device=device)
+    return results
+
+
 def format_speed(results: dict[str, Any]) -> str:
-    lines = [f"{results['dataset']} on {results['machine']}; batched calls for {results['n_users']} users"]
-    for name, figures in results["families"].items():
-        per_user = ", ".join(f"{k} {v:.2f}" for k, v in figures["microseconds_per_user"].items())
-        lines.append(f"  {name}: fit {figures['fit_seconds']:.2f} s; µs per user: {per_user}")
+    lines = [f"machine: {results['machine']}"]
+    if "simulators" in results:
+        sims = results["simulators"]
+        lines.append(f"simulators on {sims['dataset']} (batched calls for {sims['n_users']} users):")
+        for name, figures in sims["families"].items():
+            per_user = ", ".join(f"{k} {v:.2f}" for k, v in figures["microseconds_per_user"].items())
+            lines.append(f"  {name}: fit {figures['fit_seconds']:.2f} s; µs per user: {per_user}")
+    if "single_env_steps_per_s" in results:
+        lines.append(f"environments (vector: {results['num_envs']} users):")
+        for label, single in results["single_env_steps_per_s"].items():
+            vector = results["vector_user_steps_per_s"][label]
+            lines.append(f"  {label}: single {single:,.0f} steps/s; vector {vector:,.0f} user-steps/s")
+    if "meta" in results:
+        meta, adapt = results["meta"], results["meta"]["adaptation"]
+        lines.append(
+            f"meta-learned model on {meta['device']}: meta-training {meta['meta_training_seconds']:.1f} s "
+            f"({meta['epochs']} epochs, text={meta['text']}); adapt {adapt['users']} users "
+            f"{1000 * adapt['adapt_seconds']:.1f} ms; "
+            f"score all items {1000 * adapt['predict_all_items_seconds']:.1f} ms"
+        )
     return "\n".join(lines)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from recgym.models import meta_train
-from recgym.models.speed import random_histories
+from recgym.benchmarks.meta_speed import random_histories
 
 
 @pytest.fixture(scope="module")

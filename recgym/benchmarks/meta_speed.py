@@ -1,8 +1,7 @@
 """Speed of the embedding model: meta-training time and batched adaptation time.
 
-`recgym.benchmarks` will own the full speed benchmark; this module measures the two figures the
-models layer promises (meta-training on MovieLens-100K at default settings; adapting 1,024 users
-at once) so that ``benchmarks/meta_speed.py`` and the CLI can report them.
+The two figures the models layer promises (meta-training on MovieLens-100K at default settings;
+adapting 1,024 users at once), reported by ``recgym bench speed --sections meta``.
 """
 
 from __future__ import annotations
