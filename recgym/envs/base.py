@@ -151,12 +151,30 @@ class Kernel(ABC):
         self.log: list[list[str]] = [[] for _ in range(batch)]
         self.keep_log = False  # text log of each step, for render_mode="ansi" only
 
-    def reset_users(self, index: np.ndarray, rngs: list[np.random.Generator]) -> None:
-        """Start a new episode for the users at ``index``, each drawing from its own generator."""
+    def reset_users(
+        self, index: np.ndarray, rngs: list[np.random.Generator], members: np.ndarray | None = None
+    ) -> None:
+        """Start a new episode for the users at ``index``, each drawing from its own generator.
+
+        ``members`` (positions in the population, one per index) picks the users instead of the
+        draw, so an evaluation can visit every test user; the draw is made either way, so the
+        rest of the episode's randomness does not depend on it."""
         for b, rng in zip(index, rngs, strict=True):  # at reset only: one generator per episode
             self.member[b] = rng.integers(len(self.world.population))
             self.uniforms[b] = rng.random((self.horizon, self.draws_per_step))
             self.log[b] = []
+        if members is not None:
+            members = np.asarray(members, dtype=np.int64).reshape(-1)
+            if (
+                members.shape != np.shape(index)
+                or members.min() < 0
+                or members.max() >= len(self.world.population)
+            ):
+                raise ValueError(
+                    f"members must be {len(index)} positions in the population of "
+                    f"{len(self.world.population)} users"
+                )
+            self.member[index] = members
         self.user[index] = self.world.population[self.member[index]]
         self.t[index] = 0
         self.shown[index] = False
@@ -230,8 +248,10 @@ class RecEnv(gym.Env):
         self._running = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        """Start an episode; ``options={"member": i}`` picks the i-th user of the population."""
         super().reset(seed=seed)
-        self.kernel.reset_users(np.array([0]), [self.np_random])
+        member = None if not options or "member" not in options else np.array([options["member"]])
+        self.kernel.reset_users(np.array([0]), [self.np_random], member)
         self._running = True
         return self._observation(), {"user": int(self.kernel.user[0])}
 
@@ -263,7 +283,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
     """The native vector environment: ``num_envs`` users advanced together by one kernel.
 
     Autoreset is Gymnasium's next-step mode: the step after an episode ends resets that
-    sub-environment (its action is ignored, its reward is 0).
+    sub-environment (its action is ignored, its reward is 0). ``reset(options={"members": m})``
+    picks the users (positions in the population) instead of drawing them.
     """
 
     metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -293,7 +314,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} environments")
         self._rngs = [seeding.np_random(s)[0] for s in seeds]
-        self.kernel.reset_users(np.arange(self.num_envs), self._rngs)
+        members = None if not options or "members" not in options else options["members"]
+        self.kernel.reset_users(np.arange(self.num_envs), self._rngs, members)
         self._autoreset[:] = False
         return self.kernel.observe(), {"user": self.kernel.user.copy()}
 

@@ -66,13 +66,20 @@ class RecommendationKernel(Kernel):
         """Dynamics' shift of the scores of ``items`` ``(B, S)``; none in a static world."""
         return None
 
-    def best_unseen_expected(self) -> np.ndarray | None:
-        """Expected ratings of each user's ``S`` best items not shown yet, ``(B, S)``, for regret
-        (None skips regret). In a static world they come from precomputed lists, not a catalog scan."""
+    def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each user's ``S`` best items not shown yet and their expected ratings, ``(B, S)`` each —
+        the simulator's truth, for regret and for the oracle baseline. In a static world they come
+        from precomputed lists, not a scan of the catalog."""
         top, expected = self.world.top_items(self.horizon * self.slate_size + self.slate_size)
         unseen = ~np.take_along_axis(self.shown, top[self.member], axis=1)
         first = np.argsort(~unseen, axis=1, kind="stable")[:, : self.slate_size]
-        return np.take_along_axis(expected[self.member], first, axis=1)
+        return np.take_along_axis(top[self.member], first, axis=1), np.take_along_axis(
+            expected[self.member], first, axis=1
+        )
+
+    def best_unseen_expected(self) -> np.ndarray | None:
+        """Expected ratings of the best unseen items, for regret (None skips regret)."""
+        return self.best_unseen()[1]
 
     def after_step(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> np.ndarray:
         """Update user state; return who ends the episode by leaving (never, in a static world)."""
