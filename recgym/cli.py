@@ -212,6 +212,14 @@ def _add_bench_commands(top: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_bench_speed)
 
 
+def _agents_list(args: argparse.Namespace) -> int:
+    from recgym.agents import AGENTS
+
+    for name, cls in AGENTS.items():
+        print(f"{name}\t{', '.join(sorted(cls.supports))}" if args.verbose else name)
+    return 0
+
+
 def _envs_list(args: argparse.Namespace) -> int:
     from recgym.envs import ENV_IDS
 
@@ -253,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="envs_command", required=True
     )
     envs.add_parser("list", help="registered environment ids, one per line").set_defaults(run=_envs_list)
+    agents = top.add_parser("agents", help="the agents").add_subparsers(dest="agents_command", required=True)
+    p = agents.add_parser("list", help="agent names, one per line")
+    p.add_argument("-v", "--verbose", action="store_true", help="add the environments each supports")
+    p.set_defaults(run=_agents_list)
     _add_sim_commands(top)
     _add_bench_commands(top)
     _add_meta_commands(top)

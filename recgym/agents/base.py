@@ -91,13 +91,18 @@ class Agent(ABC):
 
     # ------------------------------------------------------------------ the protocol
     def act(
-        self, observation: dict[str, np.ndarray], mask: np.ndarray | None = None, episode_start: np.ndarray | None = None
+        self,
+        observation: dict[str, np.ndarray],
+        mask: np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
     ) -> np.ndarray:
         """Actions for a batch: ``(B,)`` item indices, or ``(B, S)`` slates."""
         if self.context is None:
             raise AgentError(f"agent {self.name!r} is not bound; call bind(env_context(env), batch) first")
         context = self.context
-        starting = np.zeros(self.batch, dtype=bool) if episode_start is None else np.asarray(episode_start, bool)
+        starting = (
+            np.zeros(self.batch, dtype=bool) if episode_start is None else np.asarray(episode_start, bool)
+        )
         if starting.any():
             index = np.flatnonzero(starting)
             self.shown[index] = False

@@ -5,8 +5,16 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from recgym.agents.bandits import (
+    EpsilonGreedyAgent,
+    LinThompsonAgent,
+    LinUCBAgent,
+    ThompsonAgent,
+    UCB1Agent,
+)
 from recgym.agents.base import Agent, AgentError
 from recgym.agents.baselines import OracleAgent, PopularityAgent, RandomAgent
+from recgym.agents.meta import MetaElicitationAgent, MetaGreedyAgent, MetaThompsonAgent, MetaUCBAgent
 
 AGENTS: dict[str, type[Agent]] = {
     cls.name: cls
@@ -14,6 +22,15 @@ AGENTS: dict[str, type[Agent]] = {
         RandomAgent,
         PopularityAgent,
         OracleAgent,
+        EpsilonGreedyAgent,
+        UCB1Agent,
+        ThompsonAgent,
+        LinUCBAgent,
+        LinThompsonAgent,
+        MetaGreedyAgent,
+        MetaUCBAgent,
+        MetaThompsonAgent,
+        MetaElicitationAgent,
     )
 }
 
@@ -27,6 +44,7 @@ def make_agent(name: str, **params: Any) -> Agent:
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise AgentError(
-            f"agent {name!r} has no parameter {', '.join(unknown)}; its parameters: {', '.join(sorted(accepted))}"
+            f"agent {name!r} has no parameter {', '.join(unknown)}; "
+            f"its parameters: {', '.join(sorted(accepted))}"
         )
     return cls(**params)
