@@ -208,8 +208,9 @@ class Kernel(ABC):
         array = np.asarray(actions)
         expected = (self.batch,) if self.slate_size == 1 else (self.batch, self.slate_size)
         if array.shape != expected or array.dtype.kind not in "iu":
-            if array.dtype.kind == "f" and array.shape == expected and np.all(array == np.round(array)):
-                array = array.astype(np.int64)
+            integral = array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+            if integral and array.shape == expected:
+                pass  # whole numbers given as floats: checked against the catalog below, then cast
             else:
                 raise InvalidAction(
                     f"action {shown!r} is not in {self.action_space}: expected integer item indices "
@@ -217,8 +218,8 @@ class Kernel(ABC):
                     + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
                 )
         if array.size and (array.min() < 0 or array.max() >= self.n_items):
-            bad = int(array.min() if array.min() < 0 else array.max())
-            raise InvalidAction(f"action {bad} is outside the catalog: items are 0..{self.n_items - 1}")
+            bad = array.min() if array.min() < 0 else array.max()
+            raise InvalidAction(f"action {bad:g} is outside the catalog: items are 0..{self.n_items - 1}")
         return array.reshape(self.batch, self.slate_size).astype(np.int64)
 
     @abstractmethod
