@@ -60,6 +60,10 @@ class RecommendationKernel(Kernel):
         self.levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
         self.liked = self.levels >= world.simulator.like_threshold
         self.like_threshold = float(world.simulator.like_threshold)
+        self.pointer = np.zeros(batch, dtype=np.int64)  # into each user's list of best items
+
+    def start(self, index: np.ndarray) -> None:
+        self.pointer[index] = 0
 
     # -------------------------------------------------------------- hooks for Engagement
     def score_shift(self, items: np.ndarray) -> np.ndarray | None:
@@ -69,8 +73,17 @@ class RecommendationKernel(Kernel):
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
         """Each user's ``S`` best items not shown yet and their expected ratings, ``(B, S)`` each —
         the simulator's truth, for regret and for the oracle baseline. In a static world they come
-        from precomputed lists, not a scan of the catalog."""
+        from precomputed lists (not a scan of the catalog): with one item per step, a pointer into
+        each user's list moves past what was shown."""
         top, expected = self.world.top_items(self.horizon * self.slate_size + self.slate_size)
+        if self.slate_size == 1:
+            rows = np.arange(self.batch)
+            while True:  # at most a few passes: the pointer only moves forward
+                blocked = self.shown[rows, top[self.member, self.pointer]]
+                if not blocked.any():
+                    break
+                self.pointer += blocked
+            return top[self.member, self.pointer][:, None], expected[self.member, self.pointer][:, None]
         unseen = ~np.take_along_axis(self.shown, top[self.member], axis=1)
         first = np.argsort(~unseen, axis=1, kind="stable")[:, : self.slate_size]
         return np.take_along_axis(top[self.member], first, axis=1), np.take_along_axis(

@@ -33,6 +33,7 @@ class EngagementKernel(RecommendationKernel):
         self.compute_regret = regret
 
     def start(self, index: np.ndarray) -> None:
+        super().start(index)
         mask = np.zeros(self.batch, dtype=bool)
         mask[index] = True
         self.state.reset(mask)
