@@ -32,6 +32,11 @@ class InvalidAction(ValueError):
     """An action outside the action space (the message names the value and the allowed range)."""
 
 
+class UnsupportedRenderMode(ValueError, TypeError):
+    """A render mode other than ``"ansi"``. Also a `TypeError`, because stable-baselines3's
+    ``make_vec_env`` asks for ``"rgb_array"`` and retries without a render mode on a TypeError."""
+
+
 def world_from(options: dict[str, Any]) -> World:
     """Pop the world arguments from ``options`` and build (or reuse) the world."""
     return build_world(**{key: options.pop(key) for key in WORLD_OPTIONS if key in options})
@@ -240,7 +245,7 @@ class RecEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r}; the only render mode is 'ansi'")
+            raise UnsupportedRenderMode(f"render_mode={render_mode!r}; the only render mode is 'ansi'")
         self.render_mode = render_mode
         self.kernel = make_kernel(self.kernel_class, 1, options)
         self.kernel.keep_log = render_mode == "ansi"
