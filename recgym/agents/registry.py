@@ -5,6 +5,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from recgym.agents.active import (
+    CommitteeAgent,
+    EntropyAgent,
+    ExpectedChangeAgent,
+    LogPopEntropyAgent,
+    UncertaintyAgent,
+)
 from recgym.agents.bandits import (
     EpsilonGreedyAgent,
     LinThompsonAgent,
@@ -15,6 +22,8 @@ from recgym.agents.bandits import (
 from recgym.agents.base import Agent, AgentError
 from recgym.agents.baselines import OracleAgent, PopularityAgent, RandomAgent
 from recgym.agents.meta import MetaElicitationAgent, MetaGreedyAgent, MetaThompsonAgent, MetaUCBAgent
+from recgym.agents.rl import LinearQAgent, QLearningAgent, SarsaAgent
+from recgym.agents.sb3 import A2CAgent, DQNAgent, MaskablePPOAgent, PPOAgent
 
 AGENTS: dict[str, type[Agent]] = {
     cls.name: cls
@@ -31,6 +40,18 @@ AGENTS: dict[str, type[Agent]] = {
         MetaUCBAgent,
         MetaThompsonAgent,
         MetaElicitationAgent,
+        EntropyAgent,
+        LogPopEntropyAgent,
+        UncertaintyAgent,
+        CommitteeAgent,
+        ExpectedChangeAgent,
+        QLearningAgent,
+        SarsaAgent,
+        LinearQAgent,
+        PPOAgent,
+        A2CAgent,
+        DQNAgent,
+        MaskablePPOAgent,
     )
 }
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from recgym.data import support_query
 from recgym.simulators.latent_factor import fit_als
 
 if TYPE_CHECKING:
@@ -38,7 +39,18 @@ class FoldInRecommender:
         self.design = np.column_stack([np.ones(len(item_bias)), item_factors])  # (n_items, 1 + rank)
 
     @classmethod
-    def fit(cls, world: World, *, rank: int = 10, reg: float = 0.1, seed: int = 0) -> FoldInRecommender:
+    def fit(
+        cls,
+        world: World,
+        *,
+        rank: int = 10,
+        reg: float = 0.1,
+        priors: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0),
+        n_answers: int = 10,
+        seed: int = 0,
+    ) -> FoldInRecommender:
+        """Fit item factors on the training users; choose the fold-in ``prior`` on the validation
+        users (fold in ``n_answers`` of each one's ratings, predict 5 others; lowest RMSE wins)."""
         train = world.train_data
         model = fit_als(
             train.user.astype(np.int64),
@@ -50,7 +62,25 @@ class FoldInRecommender:
             reg=reg,
             rng=np.random.default_rng(seed),
         )
-        return cls(model.mu, model.item_bias, model.item_factors)
+        candidates = [cls(model.mu, model.item_bias, model.item_factors, prior) for prior in priors]
+        tasks = support_query(
+            world.data, world.split.validation, k=n_answers, n_query=5, rng=np.random.default_rng(seed)
+        )
+        if len(tasks.users) == 0:
+            return candidates[len(candidates) // 2]
+        items = world.data.item[tasks.support].astype(np.int64)
+        ratings = world.data.rating[tasks.support]
+        query_items = world.data.item[tasks.query].astype(np.int64)
+        query_ratings = world.data.rating[tasks.query]
+        answered = np.ones(items.shape, dtype=bool)
+        features = np.zeros((len(items), 0))
+
+        def rmse(recommender: FoldInRecommender) -> float:
+            scores = recommender.scores(features, items, ratings, answered)
+            predicted = np.take_along_axis(scores, query_items, axis=1)
+            return float(np.sqrt(np.mean((np.clip(predicted, 1, 5) - query_ratings) ** 2)))
+
+        return min(candidates, key=rmse)
 
     def scores(
         self, user_features: np.ndarray, items: np.ndarray, ratings: np.ndarray, answered: np.ndarray
