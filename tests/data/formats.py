@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recgym.data.loaders import MOVIELENS_GENRES
+
 # (user, item, rating, timestamp) — user 3 rated little, item 30 is Sci-Fi only.
 RATINGS = [
     (1, 10, 5, 881250949),
@@ -31,27 +33,7 @@ ITEMS = [
     (30, "Twelve Monkeys (1995)", "01-Jan-1995", ("Drama", "Sci-Fi")),
     (40, "Usual Suspects, The (1995)", "14-Aug-1995", ("Crime", "Thriller")),
 ]
-GENRES = (
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-)
+GENRES = MOVIELENS_GENRES
 ML1M_OCCUPATION = {"technician": 17, "other": 0, "writer": 20}
 
 

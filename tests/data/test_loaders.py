@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recgym.data import RatingData, detect_format, load_directory
-from tests.data.formats import ITEMS, RATINGS, USERS, WRITERS
+from tests.data.formats import GENRES, ITEMS, RATINGS, USERS, WRITERS
 
 
 @pytest.fixture(params=sorted(WRITERS))
@@ -88,35 +88,7 @@ def test_select_keeps_the_index_space(tmp_path):
 
 def test_ml100k_reads_the_genre_file_when_present(tmp_path):
     d = WRITERS["ml-100k"](tmp_path)
-    (d / "u.genre").write_text(
-        "".join(
-            f"{g}|{j}\n"
-            for j, g in enumerate(
-                (
-                    "unknown",
-                    "Action",
-                    "Adventure",
-                    "Animation",
-                    "Children's",
-                    "Comedy",
-                    "Crime",
-                    "Documentary",
-                    "Drama",
-                    "Fantasy",
-                    "Film-Noir",
-                    "Horror",
-                    "Musical",
-                    "Mystery",
-                    "Romance",
-                    "Sci-Fi",
-                    "Thriller",
-                    "War",
-                    "Western",
-                )
-            )
-        )
-        + "\n"
-    )
+    (d / "u.genre").write_text("".join(f"{g}|{j}\n" for j, g in enumerate(GENRES)) + "\n")
     assert load_directory(d).genres[15] == "Sci-Fi"
 
 
