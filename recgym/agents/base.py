@@ -52,6 +52,21 @@ class Agent(ABC):
     name: ClassVar[str]
     supports: ClassVar[frozenset[str]] = frozenset({"ColdStart", "Engagement"})
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Append stable-baselines3's "Can I use?" table of environments to each agent's docstring."""
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__ and "name" in vars(cls):
+            rows = "\n".join(
+                f"    | {kind} | {'yes' if kind in cls.supports else 'no'} |"
+                for kind in ("ColdStart", "Elicitation", "Engagement")
+            )
+            cls.__doc__ = (
+                cls.__doc__.rstrip()
+                + "\n\n    Can I use it?\n\n    | environment | supported |\n    |---|---|\n"
+                + rows
+                + "\n"
+            )
+
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.context: EnvContext | None = None

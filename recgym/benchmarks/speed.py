@@ -1,10 +1,11 @@
 """`recgym bench speed`: how fast recgym is, measured on this machine.
 
-Three sections: ``simulators`` (fit time on all of MovieLens-100K including the hyper-parameter
+Four sections: ``simulators`` (fit time on all of MovieLens-100K including the hyper-parameter
 search, and microseconds per user of one batched call for 1,024 users), ``envs`` (single-env steps
 per second with random actions, through ``gymnasium.make`` as users get it, and vector-env
-user-steps per second at 1,024 users), and ``meta`` (meta-training time and batched adaptation of
-1,024 users). Figures come from wall-clock timing of real calls, never from a timed unit test.
+user-steps per second at 1,024 users), ``agents`` (decisions per second of batched agents over the
+whole catalog for 1,024 users) and ``meta`` (meta-training time and batched adaptation of 1,024
+users). Figures come from wall-clock timing of real calls, never from a timed unit test.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from recgym.data import load
 from recgym.simulators import FAMILIES, Simulator, fit_simulator
 
-SECTIONS = ("simulators", "envs", "meta")
+SECTIONS = ("simulators", "envs", "agents", "meta")
 
 
 def machine_description() -> str:
@@ -111,6 +112,29 @@ def env_speed(*, num_envs: int = 1024, single_steps: int = 5000, vector_steps: i
     return {"num_envs": num_envs, "single_env_steps_per_s": single, "vector_user_steps_per_s": vector}
 
 
+def agent_speed(*, num_envs: int = 1024, steps: int = 5) -> dict[str, float]:
+    """Decisions per second of batched agents choosing from the whole catalog for ``num_envs`` users
+    (LinUCB: one ridge posterior per user, an upper bound for every item)."""
+    import gymnasium as gym
+
+    from recgym.agents import make_agent
+    from recgym.envs.context import env_context
+
+    env: Any = gym.make_vec("recgym/ColdStart-v0", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    results = {}
+    for name in ("linucb", "thompson", "meta-greedy"):
+        agent = make_agent(name).bind(env_context(env), num_envs)
+        obs, _ = env.reset(seed=0)
+        start = np.ones(num_envs, dtype=bool)
+        obs, *_ = env.step(agent.act(obs, env.action_masks(), start))  # warm-up
+        started = time.perf_counter()
+        for _ in range(steps):
+            obs, *_ = env.step(agent.act(obs, env.action_masks()))
+        elapsed = time.perf_counter() - started
+        results[name] = steps * num_envs / elapsed
+    return results
+
+
 def speed(
     sections: tuple[str, ...] = SECTIONS, *, dataset: str = "movielens-100k", device: str = "auto"
 ) -> dict:
@@ -120,6 +144,8 @@ def speed(
         results["simulators"] = simulator_speed(dataset)
     if "envs" in sections:
         results.update(env_speed())
+    if "agents" in sections:
+        results["agent_decisions_per_s"] = agent_speed()
     if "meta" in sections:
         from recgym.benchmarks.meta_speed import run_speed_benchmark
 
@@ -140,6 +166,11 @@ def format_speed(results: dict[str, Any]) -> str:
         for label, single in results["single_env_steps_per_s"].items():
             vector = results["vector_user_steps_per_s"][label]
             lines.append(f"  {label}: single {single:,.0f} steps/s; vector {vector:,.0f} user-steps/s")
+    if "agent_decisions_per_s" in results:
+        shown = ", ".join(f"{k} {v:,.0f}" for k, v in results["agent_decisions_per_s"].items())
+        lines.append(
+            f"agents, decisions/s over the whole catalog for 1024 users (env step included): {shown}"
+        )
     if "meta" in results:
         meta, adapt = results["meta"], results["meta"]["adaptation"]
         lines.append(
