@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 job=${1:-}
 case "$job" in
   main) extras="" ;;
-  test) extras="dev,sb3,text" ;;
+  test) extras="dev,sb3,text,ray" ;;
   *) echo "usage: ./quickstart.sh main|test" >&2; exit 2 ;;
 esac
 
@@ -42,7 +42,11 @@ fi
 
 case "$job" in
   main)
-    .venv/bin/recgym data info movielens-100k
+    # The quick benchmark suite (minutes); rerunning resumes and keeps the finished cells.
+    status=0
+    .venv/bin/recgym bench run --suite quick --out results/quick --resume || status=$?
+    [ -f results/quick/report.md ] && cat results/quick/report.md
+    exit "$status"
     ;;
   test)
     .venv/bin/ruff check recgym tests

@@ -204,12 +204,49 @@ def _add_bench_commands(top: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sections",
         nargs="+",
-        default=["simulators", "envs", "meta"],
-        choices=["simulators", "envs", "meta"],
+        default=["simulators", "envs", "agents", "meta"],
+        choices=["simulators", "envs", "agents", "meta"],
     )
     p.add_argument("--device", default="auto", help="for the meta section: auto, cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_bench_speed)
+
+    p = bench.add_parser("run", help="run a suite: agents x environments x seeds, statistics, report")
+    p.add_argument("--suite", required=True, help="a shipped suite (quick, default, full) or a .toml path")
+    p.add_argument("--out", type=Path, required=True, help="directory for records, report and plots")
+    p.add_argument("--resume", action="store_true", help="keep the finished cells in --out, run the rest")
+    p.add_argument("--workers", type=int, help="processes or Ray tasks at once (default: CPU count)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="where cells run")
+    p.add_argument("--ray-address", help="a Ray cluster (auto, ray://HOST:10001); default: a local instance")
+    p.set_defaults(run=_bench_run)
+
+    p = bench.add_parser("report", help="rebuild report.md, summary.json and plots from a run's records")
+    p.add_argument("dir", type=Path, help="the --out directory of `recgym bench run`")
+    p.set_defaults(run=_bench_report)
+
+
+def _bench_run(args: argparse.Namespace) -> int:
+    from recgym.benchmarks.runner import format_result, run_suite
+    from recgym.benchmarks.suite import load_suite
+
+    result = run_suite(
+        load_suite(args.suite),
+        args.out,
+        resume=args.resume,
+        workers=args.workers,
+        backend=args.backend,
+        ray_address=args.ray_address,
+    )
+    print(format_result(result))
+    return 0 if result.ok else 1
+
+
+def _bench_report(args: argparse.Namespace) -> int:
+    from recgym.benchmarks.report import write_report
+
+    write_report(args.dir)
+    print(args.dir / "report.md")
+    return 0
 
 
 def _agents_list(args: argparse.Namespace) -> int:

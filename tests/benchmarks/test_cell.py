@@ -1,0 +1,81 @@
+"""One cell: the evaluation protocol, its metrics, and failures as records."""
+
+import numpy as np
+import pytest
+
+from recgym.benchmarks.cell import intra_list_diversity, run_cell
+from recgym.benchmarks.suite import Cell
+
+
+def cell(agent, env="ColdStart", seed=0, batch=0, **kwargs):
+    return Cell(env, f"recgym/{env}-v0", kwargs, agent, agent, {}, seed, 100, batch)
+
+
+def comparable(record):
+    return {k: v for k, v in record.items() if k not in ("seconds", "machine")}
+
+
+def test_intra_list_diversity_by_hand():
+    genres = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+    shown = np.array(
+        [
+            [True, True, False, False],  # orthogonal: distance 1
+            [True, False, False, True],  # identical: distance 0
+            [True, True, True, False],  # pairs: 1, 1 - 1/sqrt2, 1 - 1/sqrt2
+            [True, False, False, False],  # a single item: undefined
+        ]
+    )
+    expected = [1.0, 0.0, (3 - np.sqrt(2)) / 3, np.nan]
+    np.testing.assert_allclose(intra_list_diversity(shown, genres), expected)
+
+
+@pytest.mark.realdata
+def test_cold_start_cell_every_test_user_once():
+    record = run_cell(cell("popularity", horizon=5))
+    assert record["status"] == "ok", record.get("error")
+    n = record["n_users"]
+    assert len(record["users"]) == len(set(record["users"])) == n
+    returns = np.array(record["per_user"]["return"])
+    assert returns.shape == (n,) and len(record["curve"]["mean"]) == 5
+    assert sum(record["curve"]["mean"]) == pytest.approx(returns.mean())
+    assert 0 < record["metrics"]["coverage"] < 1 and record["metrics"]["regret"] >= 0
+    assert 0 <= record["metrics"]["like_rate"] <= 1
+    assert record["kind"] == "ColdStart" and record["learning_curve"] == []
+
+
+@pytest.mark.realdata
+def test_engagement_counts_each_users_first_session_only():
+    record = run_cell(cell("popularity", env="Engagement", horizon=30))
+    assert record["status"] == "ok", record.get("error")
+    length = np.array(record["per_user"]["session_length"])
+    left = np.array(record["per_user"]["leave_rate"])
+    assert length.max() <= 30 and np.all(length[left == 0] == 30) and 0 < left.mean() < 1
+    assert len(record["curve"]["mean"]) == length.max()
+    assert sum(record["curve"]["mean"]) == pytest.approx(np.mean(record["per_user"]["return"]))
+
+
+@pytest.mark.realdata
+def test_results_do_not_depend_on_the_batch_and_seeds_differ():
+    whole = run_cell(cell("oracle", horizon=5))
+    batched = run_cell(cell("oracle", horizon=5, batch=30))
+    assert whole["per_user"] == batched["per_user"] and whole["users"] == batched["users"]
+    assert comparable(run_cell(cell("oracle", horizon=5))) == comparable(whole)
+    other_seed = run_cell(cell("oracle", horizon=5, seed=1))
+    assert other_seed["per_user"]["return"] != whole["per_user"]["return"]
+
+
+@pytest.mark.realdata
+def test_elicitation_metrics():
+    record = run_cell(cell("popularity", env="Elicitation", budget=3))
+    assert record["status"] == "ok", record.get("error")
+    assert set(record["per_user"]) >= {"ndcg", "answer_rate", "return", "like_rate", "diversity"}
+    assert "regret" not in record["per_user"] and record["env_info"]["k"] == 10
+    assert 0 < record["metrics"]["ndcg"] <= 1
+
+
+def test_a_failing_cell_is_a_record_with_its_traceback():
+    record = run_cell(cell("no-such-agent"))
+    assert record["status"] == "failed"
+    error = record["error"]
+    assert error["phase"] == "agent" and error["type"] == "AgentError"
+    assert "no-such-agent" in error["message"] and "Traceback" in error["traceback"]
