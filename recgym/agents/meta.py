@@ -114,8 +114,9 @@ class MetaThompsonAgent(MetaAgent):
 
 class MetaElicitationAgent(MetaAgent):
     """Elicitation: ask about the film with the largest expected adaptation gain, estimated as the
-    model's predictive spread for the user times the chance the user can answer (the share of
-    training users who rated the film, relative to the most rated one)."""
+    model's uncertainty about the user's rating of it — the predictive variance less the rating
+    noise, i.e. what an answer would teach the adapted layer — times the chance the user can answer
+    (the share of training users who rated the film, relative to the most rated one)."""
 
     name = "meta-elicitation"
     supports = frozenset({"Elicitation"})
@@ -126,4 +127,5 @@ class MetaElicitationAgent(MetaAgent):
         self.known = counts / max(counts.max(), 1.0)
 
     def scores(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-        return std * self.known
+        noise = float(self.model.calibration.noise_std)
+        return np.maximum(std**2 - noise**2, 0.0) * self.known

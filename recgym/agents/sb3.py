@@ -3,9 +3,10 @@
 ``ppo``, ``a2c``, ``dqn`` and ``maskable-ppo`` train with ``MultiInputPolicy`` on the environment's
 ``Dict`` observation, on the training users (``users="train"``), in a ``DummyVecEnv`` of ``n_envs``
 single environments with ``VecMonitor`` for the learning curve. ``choose`` is the model's
-deterministic ``predict`` on the batch of observations; MaskablePPO gets the agent's allowed items
-as its action mask (in training it reads the environment's ``action_masks()``). The others may
-repeat an item (the environment then pays nothing): that is the difference masking makes.
+greedy choice among the items the agent may still show: the policy's most probable allowed item
+(PPO, A2C; per slot, distinct, for slates), the highest allowed Q-value (DQN), or MaskablePPO's own
+masked ``predict``. Training is unmasked except for MaskablePPO, which reads the environment's
+``action_masks()``: that is the difference masking makes.
 
 stable-baselines3 seeds Python's, numpy's and torch's global generators from ``seed`` when it
 builds a model; prediction is deterministic. SB3 and sb3-contrib are imported only when needed
@@ -136,8 +137,23 @@ class SB3Agent(Agent):
         if self.model is None:
             raise AgentError(f"agent {self.name!r} has no model: call fit(...) or load(path) first")
         assert self.context is not None
-        actions, _ = self.model.predict(self.batch_observation(observation), deterministic=True)
-        return np.asarray(actions).reshape(self.batch, self.context.slate_size)
+        import torch
+
+        policy = self.model.policy
+        with torch.no_grad():
+            obs, _ = policy.obs_to_tensor(self.batch_observation(observation))
+            if hasattr(policy, "q_net"):  # DQN: Q-values of every item
+                slot_scores = [policy.q_net(obs).cpu().numpy()]
+            else:  # PPO, A2C: the policy's probabilities, one categorical per slot
+                distribution = policy.get_distribution(obs).distribution
+                parts = distribution if isinstance(distribution, list) else [distribution]
+                slot_scores = [part.logits.cpu().numpy() for part in parts]
+        allowed = allowed.copy()
+        chosen = np.empty((self.batch, len(slot_scores)), dtype=np.int64)
+        for slot, scores in enumerate(slot_scores):  # slots, not users or items: a slate's S positions
+            chosen[:, slot] = np.where(allowed, scores, -np.inf).argmax(axis=1)
+            allowed[np.arange(self.batch), chosen[:, slot]] = False
+        return chosen
 
     def batch_observation(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {key: np.asarray(value, dtype=np.float32) for key, value in observation.items()}

@@ -213,7 +213,8 @@ class Kernel(ABC):
         array = np.asarray(actions)
         expected = (self.batch,) if self.slate_size == 1 else (self.batch, self.slate_size)
         if array.shape != expected or array.dtype.kind not in "iu":
-            integral = array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+            finite = array.dtype.kind == "f" and np.all(np.isfinite(array))
+            integral = finite and np.all(array == np.round(array))
             if integral and array.shape == expected:
                 pass  # whole numbers given as floats: checked against the catalog below, then cast
             else:

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from recgym.models import meta_train
 from recgym.benchmarks.meta_speed import random_histories
+from recgym.models import meta_train
 
 
 @pytest.fixture(scope="module")
