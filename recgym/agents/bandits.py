@@ -153,15 +153,16 @@ class ThompsonAgent(ItemBandit):
 class LinearBandit(Agent):
     """Per-user Bayesian ridge regression of the reward on item features, around an item offset
     fitted on the training users: ``reward_ui ~ offset_i + x_i . theta_u``, ``theta_u ~ N(0, I / reg)``.
-    ``features``: ``"genres"`` (genre multi-hot and year) or ``"mf"`` (ALS item factors, rank
-    ``rank``, fitted on the training users only)."""
+    ``features``: ``"genres"`` (genre multi-hot and year), ``"mf"`` (ALS item factors, rank
+    ``rank``, fitted on the training users only) or ``"meta"`` (the meta-learned model's item
+    embeddings, `recgym.agents.meta_model`, trained on the training users only)."""
 
     def __init__(
         self, seed: int = 0, features: str = "genres", reg: float = 1.0, rank: int = 10, alpha: float = 1.0
     ) -> None:
         super().__init__(seed)
-        if features not in ("genres", "mf"):
-            raise AgentError(f"features must be 'genres' or 'mf', got {features!r}")
+        if features not in ("genres", "mf", "meta"):
+            raise AgentError(f"features must be 'genres', 'mf' or 'meta', got {features!r}")
         _check_positive("reg", reg)
         _check_positive("alpha", alpha)
         if not 1 <= rank <= 100:
@@ -173,6 +174,14 @@ class LinearBandit(Agent):
         self.offset, _, self.noise = popularity_prior(context)
         if self.features == "genres":
             vectors = context.item_features.astype(np.float64)
+        elif self.features == "meta":
+            import torch
+
+            from recgym.agents.meta_model import trained_meta_model
+
+            net = trained_meta_model(context, seed=self.seed).net
+            with torch.no_grad():
+                vectors = net.item_vectors(torch.arange(context.n_items)).numpy().astype(np.float64)
         else:
             train = context.train_data
             model = fit_als(

@@ -166,7 +166,7 @@ def test_same_seed_same_actions(cold_start):
     [
         ("epsilon-greedy", {"epsilon": 1.5}, r"epsilon must be in \[0, 1\], got 1.5"),
         ("ucb1", {"c": 0}, r"c must be > 0, got 0"),
-        ("linucb", {"features": "tags"}, "features must be 'genres' or 'mf', got 'tags'"),
+        ("linucb", {"features": "tags"}, "features must be 'genres', 'mf' or 'meta', got 'tags'"),
         ("linucb", {"rank": 0}, r"rank must be in 1\.\.100, got 0"),
         ("thompson", {"prior_strength": -1}, "prior_strength must be > 0"),
         ("meta-ucb", {"beta": -1}, "beta must be >= 0"),
