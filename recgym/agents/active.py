@@ -16,6 +16,8 @@ answers included: ``Responses.taken`` is False for them).
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 import torch
 
@@ -87,9 +89,9 @@ class ActiveLearner(Agent):
     def learn(self, users: np.ndarray) -> None:
         """Fold the new answers of ``users`` into the learner's model (adaptive learners)."""
 
+    @abstractmethod
     def scores(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """``(B, n_items)`` (or broadcastable) informativeness of asking each item now."""
-        raise NotImplementedError
 
     def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
         # A popularity tie-break keeps the order total and deterministic.

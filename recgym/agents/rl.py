@@ -27,6 +27,7 @@ not learned from.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import gymnasium
@@ -105,9 +106,9 @@ class GenreRL(Agent):
             self.initialise(context)
             self.trained_for = (context.n_items, g)
 
+    @abstractmethod
     def initialise(self, context: EnvContext) -> None:
         """Fresh learned values for a catalog of this shape."""
-        raise NotImplementedError
 
     def begin(self, index: np.ndarray) -> None:
         self.genre[index] = self.n_genres
@@ -154,12 +155,13 @@ class GenreRL(Agent):
         explore = self.rng.random(len(values)) < self.epsilon
         return np.where(explore, uniform, greedy)
 
+    @abstractmethod
     def values(
         self, observation: dict[str, np.ndarray], allowed: np.ndarray, available: np.ndarray | None
     ) -> np.ndarray:
         """``(B, G)`` action values in the current state; also remembers what `learn` needs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def learn(
         self,
         users: np.ndarray,
@@ -169,7 +171,6 @@ class GenreRL(Agent):
         terminal: np.ndarray | None,
     ) -> None:
         """One temporal-difference step for ``users``' pending transitions (``terminal``: no bootstrap)."""
-        raise NotImplementedError
 
     def bootstrap(
         self, next_values: np.ndarray, next_genres: np.ndarray, next_available: np.ndarray
