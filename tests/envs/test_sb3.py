@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +30,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def load_example(name: str) -> ModuleType:
+    if str(EXAMPLES) not in sys.path:  # the examples import their shared `compare` module
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"recgym_example_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -89,55 +92,16 @@ def test_ppo_beats_random_on_held_out_users(one_torch_thread):
     recommend one film ten times, and a repeat brings nothing. Both policies meet the same held-out
     users in the same order; the interval is Welch's (no pairing assumed).
     """
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.evaluation import evaluate_policy
-
-    kwargs = {"reward": "like", "horizon": 10}
-    train_env = make_vec_env("recgym/ColdStart-v0", n_envs=8, seed=0, env_kwargs={**kwargs, "users": "train"})
-    test_env = make_vec_env("recgym/ColdStart-v0", n_envs=1, env_kwargs={**kwargs, "users": "test"})
-    train_users = train_env.envs[0].unwrapped.kernel.world.population
-    test_users = test_env.envs[0].unwrapped.kernel.world.population
+    example = load_example("train_sb3_ppo")
+    kwargs = example.ENV_KWARGS
+    train_users = gym.make(example.ENV_ID, **kwargs, users="train").unwrapped.kernel.world.population
+    test_users = gym.make(example.ENV_ID, **kwargs, users="test").unwrapped.kernel.world.population
     assert len(test_users) > 50 and not np.intersect1d(train_users, test_users).size  # truly held out
 
-    model = PPO(
-        "MultiInputPolicy",
-        train_env,
-        n_steps=64,
-        batch_size=128,
-        n_epochs=4,
-        learning_rate=1e-3,
-        gamma=0.9,
-        seed=0,
-        verbose=0,
-    )
-    model.learn(total_timesteps=25_000)
-
-    class UniformRandom:
-        def __init__(self, seed: int) -> None:
-            self.rng = np.random.default_rng(seed)
-
-        def predict(self, observation, state=None, episode_start=None, deterministic=False):
-            return self.rng.integers(0, test_env.action_space.n, size=len(episode_start)), state
-
     n_episodes = 300
-    test_env.seed(12_345)
-    trained, _ = evaluate_policy(
-        model, test_env, n_eval_episodes=n_episodes, deterministic=False, return_episode_rewards=True
-    )
-    test_env.seed(12_345)
-    random, _ = evaluate_policy(
-        UniformRandom(0), test_env, n_eval_episodes=n_episodes, return_episode_rewards=True
-    )
-    trained, random = np.asarray(trained, dtype=float), np.asarray(random, dtype=float)
+    result = example.main(["--timesteps", "25000", "--eval-episodes", str(n_episodes), "--seed", "0"])
+    trained, random = np.asarray(result["trained"]), np.asarray(result["random"])
     assert len(trained) == len(random) == n_episodes
-
     margin = trained.mean() - random.mean()
     se = math.sqrt(trained.var(ddof=1) / len(trained) + random.var(ddof=1) / len(random))
-    print(
-        f"\nColdStart-v0 like/10 steps, {n_episodes} held-out episodes each: "
-        f"PPO {trained.mean():.3f} (SE {trained.std(ddof=1) / math.sqrt(len(trained)):.3f}), "
-        f"random {random.mean():.3f} (SE {random.std(ddof=1) / math.sqrt(len(random)):.3f}); "
-        f"margin {margin:.3f} +- {1.96 * se:.3f} (95% CI)"
-    )
     assert margin - 1.96 * se > 0
