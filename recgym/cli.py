@@ -147,7 +147,7 @@ def _sim_list(args: argparse.Namespace) -> int:
 def _sim_fit(args: argparse.Namespace) -> int:
     from recgym.simulators import fit_simulator
 
-    world = fit_simulator(load(args.dataset), args.family, seed=args.seed)
+    world = fit_simulator(load(args.dataset), args.family, seed=args.seed, user_spread=args.user_spread)
     world.save(args.out)
     print(f"{args.family}: {world.meta['params']} in {world.meta['fit_seconds']:.1f} s -> {args.out}")
     return 0
@@ -156,7 +156,7 @@ def _sim_fit(args: argparse.Namespace) -> int:
 def _sim_validate(args: argparse.Namespace) -> int:
     from recgym.simulators.fidelity import format_report, plot_fidelity, validate
 
-    report, arrays = validate(load(args.dataset), args.family, seed=args.seed)
+    report, arrays = validate(load(args.dataset), args.family, seed=args.seed, user_spread=args.user_spread)
     if args.plots is not None:
         report["plots"] = [str(p) for p in plot_fidelity(arrays, report, args.plots)]
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -180,6 +180,12 @@ def _add_sim_commands(top: argparse._SubParsersAction) -> None:
         p.add_argument("--dataset", default="movielens-100k", help="dataset name or a rating-file directory")
         p.add_argument("--family", default="latent-factor", choices=sorted(FAMILIES), help="simulator family")
         p.add_argument("--seed", type=int, default=0, help="seed of the split and the fit")
+        p.add_argument(
+            "--user-spread",
+            type=float,
+            default=0.0,
+            help="scale of the posterior draw added to each user's truth (latent-factor; default 0)",
+        )
         if name == "validate":
             p.add_argument("--json", action="store_true", help="print one JSON object")
             p.add_argument("--plots", type=Path, help="write PNG plots into this directory")

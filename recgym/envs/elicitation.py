@@ -16,7 +16,9 @@ def dcg_at_k(scores: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: i
     masked = np.where(candidates, scores, -np.inf)
     top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
     top = np.take_along_axis(top, np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1), axis=1)
-    ranked = np.take_along_axis(np.where(candidates, gains, 0.0), top, axis=1)
+    ranked = np.where(
+        np.take_along_axis(candidates, top, axis=1), np.take_along_axis(gains, top, axis=1), 0.0
+    )
     return (ranked / np.log2(np.arange(2, k + 2))).sum(axis=1)
 
 
@@ -148,6 +150,12 @@ class ElicitationEnv(RecEnv):
     expected rating ``r``. Per-step rewards sum to the final nDCG minus the nDCG before any question.
     The recommender is injected (``recommender=``, any object with the `Recommender` protocol's
     ``scores``); the default is MF fold-in fitted on the training users' observed ratings only.
+    With it, answers barely move the list: on MovieLens-100K 10 real ratings do not measurably
+    improve how fold-in ranks a new user's held-out films either (``recgym sim validate``'s "value
+    of answers", -0.004 ± 0.008 real, -0.005 simulated), so learners that get more answers
+    score no better than random questions (slightly worse, in the world). A recommender that
+    learns more from a few ratings, or a world with more personal signal
+    (``fit_simulator(..., user_spread=...)``), makes the questions matter.
 
     ## Starting State
     A user drawn from the population; no questions asked.

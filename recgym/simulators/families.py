@@ -8,6 +8,14 @@ a world is the same for every family:
 3. per-user noise from the residuals, inflated by the held-out/training error ratio (`ordinal`);
 4. thresholds so sampled ratings reproduce the real histogram (`ordinal`);
 5. the awareness model (`awareness`) and the density over users for synthetic users (`population`).
+
+By default each dataset user's truth is the model's point estimate (for latent-factor, the
+posterior mean). That truth is shrunk toward the consensus, so a user differs from the crowd less
+than real people do: ``user_spread = c > 0`` adds one draw from each user's posterior, scaled by
+``sqrt(c)``, and lowers the per-rating noise by the variance it adds at the user's rated items, so
+sampled ratings keep their spread. ``c = 1`` is the model's own posterior; the fidelity report's
+"value of answers" (`recgym.simulators.fidelity`) measures how much personal signal a world holds
+against the real data. Only families with a posterior over users (latent-factor) support it.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from recgym.simulators.awareness import fit_awareness
 from recgym.simulators.base import SimulatorError
 from recgym.simulators.item_knn import fit_item_knn
 from recgym.simulators.latent_factor import fit_als
-from recgym.simulators.ordinal import calibrate_thresholds, fit_noise
+from recgym.simulators.ordinal import MIN_NOISE, calibrate_thresholds, fit_noise
 from recgym.simulators.population import UserDensity
 from recgym.simulators.tabular import TabularSimulator
 
@@ -86,11 +94,13 @@ def fit_simulator(
     validation_fraction: float = 0.1,
     grid: Sequence[dict[str, Any]] | None = None,
     n_components: int = 32,
+    user_spread: float = 0.0,
 ) -> TabularSimulator:
     """Fit a simulated world to ``data`` (see the module docstring for the steps).
 
     ``grid`` overrides the family's hyper-parameter grid (a list of keyword dicts; one entry skips
-    the search). The fit is deterministic for a given seed.
+    the search). ``user_spread`` scales the posterior draw added to each user's truth (0: none).
+    The fit is deterministic for a given seed.
     """
     spec = family(family_name)
     if data.n_ratings < 20:
@@ -102,6 +112,8 @@ def fit_simulator(
             f"{data.name} has {len(np.unique(data.rating))} distinct rating values; the ordinal simulator "
             "needs a discrete scale of at most 10 levels (round the ratings first)"
         )
+    if not (np.isfinite(user_spread) and user_spread >= 0):
+        raise SimulatorError(f"user_spread must be a finite number >= 0, got {user_spread}")
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     u, i, r = data.user.astype(np.int64), data.item.astype(np.int64), data.rating.astype(np.float64)
@@ -128,6 +140,16 @@ def fit_simulator(
     scores = model.table()
     residuals = r - scores[u, i]
     noise = fit_noise(residuals, u, data.n_users, inflation=(val_rmse / train_rmse) ** 2)
+    if user_spread > 0:
+        if not hasattr(model, "posterior_draw"):
+            raise SimulatorError(
+                f"the {spec.name} family has no posterior over users, so user_spread must be 0; "
+                "use the latent-factor family for a spread"
+            )
+        deviation, variance = model.posterior_draw(u, i, noise, np.random.default_rng([seed, 1]))
+        scores = scores + np.float32(np.sqrt(user_spread)) * deviation
+        noise = np.sqrt(np.maximum(noise.astype(np.float64) ** 2 - user_spread * variance, MIN_NOISE**2))
+        noise = noise.astype(np.float32)
     levels = np.unique(data.rating)
     thresholds = calibrate_thresholds(scores[u, i], noise[u], r, levels)
     awareness = fit_awareness(u, i, scores)
@@ -150,6 +172,7 @@ def fit_simulator(
             "checksum": data.checksum(),
             "seed": seed,
             "params": best,
+            "user_spread": user_spread,
             "validation_rmse": val_rmse,
             "train_rmse": train_rmse,
             "search": [{"params": p, "validation_rmse": v} for v, _, p in search],

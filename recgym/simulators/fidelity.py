@@ -10,7 +10,14 @@ The simulator is fitted on a random 80% of the real ratings and compared with th
 * ``popularity_gini_real`` / ``_simulated``: item popularity concentration of the held-out ratings
   and of the same number of pairs drawn per user from the awareness model;
 * ``user_mean_correlation`` / ``user_mean_mae``: each user's mean held-out rating against the mean of
-  the simulator's sampled ratings at the same pairs.
+  the simulator's sampled ratings at the same pairs;
+* ``answer_value_real`` / ``_simulated``: how much personal signal people carry — the gain in nDCG@10
+  of ranking each user's held-out films (gains ``2^r - 1``) that 10 of their training ratings bring
+  to an MF fold-in recommender (the Elicitation environment's default: rank 10, prior 3) fitted on
+  other users, with the real ratings and with ratings sampled from the world at the same pairs
+  (``answer_value_ci95``: half-width of the real one's 95% interval over users). A world whose users
+  are posterior means holds less personal signal than people who really are low-rank (the tests'
+  synthetic data); ``user_spread`` adds it back.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from scipy.stats import pearsonr, rankdata, wasserstein_distance
 
 from recgym.data import RatingData
 from recgym.simulators.families import fit_simulator
+from recgym.simulators.latent_factor import fit_als, fold_in
 from recgym.simulators.tabular import TabularSimulator
 
 
@@ -43,10 +51,19 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+ANSWERS, FOLD_IN_RANK, FOLD_IN_PRIOR, MIN_HELD_OUT = 10, 10, 3.0, 5
+
+
 def validate(
-    data: RatingData, family: str = "latent-factor", *, seed: int = 0, test_fraction: float = 0.2
+    data: RatingData,
+    family: str = "latent-factor",
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    user_spread: float = 0.0,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Fit on ``1 - test_fraction`` of the ratings, compare with the rest.
+    """Fit on ``1 - test_fraction`` of the ratings (``user_spread`` as in `fit_simulator`), compare
+    with the rest.
 
     Returns the report (JSON-able numbers) and the arrays behind the plots.
     """
@@ -55,7 +72,7 @@ def validate(
     n_test = int(test_fraction * data.n_ratings)
     test, train = shuffled[:n_test], shuffled[n_test:]
     started = time.perf_counter()
-    world = fit_simulator(data.select(train), family, seed=seed)
+    world = fit_simulator(data.select(train), family, seed=seed, user_spread=user_spread)
     fit_seconds = time.perf_counter() - started
     u, i, r = data.user[test].astype(np.int64), data.item[test].astype(np.int64), data.rating[test]
 
@@ -74,6 +91,7 @@ def validate(
     real_user_mean = np.bincount(u, weights=r, minlength=data.n_users)[has] / user_count[has]
     sim_user_mean = np.bincount(u, weights=sampled, minlength=data.n_users)[has] / user_count[has]
     levels = world.rating_levels
+    answer_real, answer_simulated = answer_value(world, data, train, test, seed)
     report = {
         "dataset": data.name,
         "family": family,
@@ -92,6 +110,10 @@ def validate(
         "popularity_gini_simulated": gini(simulated_counts),
         "user_mean_correlation": float(pearsonr(real_user_mean, sim_user_mean)[0]),
         "user_mean_mae": float(np.mean(np.abs(real_user_mean - sim_user_mean))),
+        "answer_value_real": float(answer_real.mean()),
+        "answer_value_simulated": float(answer_simulated.mean()),
+        "answer_value_ci95": float(1.96 * answer_real.std(ddof=1) / np.sqrt(len(answer_real))),
+        "user_spread": user_spread,
         "params": world.meta["params"],
         "fit_seconds": fit_seconds,
     }
@@ -106,6 +128,79 @@ def validate(
         "sim_user_mean": sim_user_mean,
     }
     return report, arrays
+
+
+def answer_value(
+    world: TabularSimulator, data: RatingData, train: np.ndarray, test: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nDCG@10 gain of 10 answers to a fold-in recommender, per user, real and simulated (module
+    docstring).
+
+    The recommender's item side is fitted on the training ratings of a random half of the users; the
+    other half's users with at least ``ANSWERS`` training and ``MIN_HELD_OUT`` held-out ratings take
+    part: the answers are a random ``ANSWERS`` of their training ratings, the ranked films their
+    held-out ones.
+    """
+    rng = np.random.default_rng([seed, 2])
+    users, items, ratings = data.user.astype(np.int64), data.item.astype(np.int64), data.rating
+    fold = rng.random(data.n_users) < 0.5  # the recommender learns from these users, never the others'
+    fitted = train[fold[users[train]]]
+    model = fit_als(
+        users[fitted], items[fitted], ratings[fitted].astype(np.float64), data.n_users, data.n_items,
+        rank=FOLD_IN_RANK, reg=0.1, rng=np.random.default_rng(seed),
+    )  # fmt: skip
+    design = model.item_design()
+    support, support_ok = _padded(train, users, data.n_users, rng, limit=ANSWERS)
+    query, query_ok = _padded(test, users, data.n_users, rng)
+    keep = ~fold & (support_ok.sum(axis=1) >= ANSWERS) & (query_ok.sum(axis=1) >= MIN_HELD_OUT)
+    support, query, query_ok = support[keep], query[keep], query_ok[keep]
+    who = np.flatnonzero(keep)
+    answer_items, query_items = items[support], items[query]
+    simulated = {
+        "answers": world.sample_rating(np.repeat(who, ANSWERS), answer_items.ravel(), rng),
+        "held_out": world.sample_rating(np.repeat(who, query.shape[1]), query_items.ravel(), rng),
+    }
+    gains = []
+    for answers, held_out in (
+        (ratings[support], ratings[query]),
+        (simulated["answers"].reshape(support.shape), simulated["held_out"].reshape(query.shape)),
+    ):
+        targets = answers - model.mu - model.item_bias[answer_items]
+        vector = fold_in(design, targets, answer_items, np.ones(support.shape, bool), FOLD_IN_PRIOR)
+        baseline = model.item_bias[query_items]
+        personal = baseline + np.einsum("bd,bnd->bn", vector, design[query_items])
+        relevance = np.exp2(held_out - world.rating_levels.min()) - 1.0
+        after = _ndcg(personal, relevance, query_ok, 10)
+        before = _ndcg(baseline, relevance, query_ok, 10)
+        gains.append(after - before)
+    return gains[0], gains[1]
+
+
+def _padded(
+    rows: np.ndarray, users: np.ndarray, n_users: int, rng: np.random.Generator, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rating ``rows`` grouped by user in random order, padded: ``(n_users, m)`` indices and mask."""
+    order = rows[np.lexsort((rng.random(len(rows)), users[rows]))]
+    owner = users[order]
+    counts = np.bincount(owner, minlength=n_users)
+    position = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = int(counts.max()) if limit is None else limit
+    kept = position < width
+    index = np.zeros((n_users, width), dtype=np.int64)
+    mask = np.zeros((n_users, width), dtype=bool)
+    index[owner[kept], position[kept]] = order[kept]
+    mask[owner[kept], position[kept]] = True
+    return index, mask
+
+
+def _ndcg(scores: np.ndarray, gains: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
+    """nDCG@k per row over the ``valid`` entries of padded rows."""
+    discount = 1.0 / np.log2(np.arange(2, scores.shape[1] + 2))[:k]
+    gains = np.where(valid, gains, 0.0)
+    ranked = np.take_along_axis(gains, np.argsort(np.where(valid, -scores, np.inf), axis=1), axis=1)
+    ideal = -np.sort(-gains, axis=1)
+    best = (ideal[:, :k] * discount).sum(axis=1)
+    return np.where(best > 0, (ranked[:, :k] * discount).sum(axis=1) / np.maximum(best, 1e-12), 0.0)
 
 
 def _rmse(prediction: np.ndarray, truth: np.ndarray) -> float:
@@ -254,11 +349,17 @@ def format_report(report: dict[str, Any]) -> str:
             f"{report['user_mean_correlation']:.4f}",
             f"MAE {report['user_mean_mae']:.4f}",
         ),
+        (
+            "value of 10 answers (nDCG@10 gain)",
+            f"{report['answer_value_simulated']:+.4f}",
+            f"real {report['answer_value_real']:+.4f} (95% CI ±{report['answer_value_ci95']:.4f})",
+        ),
         ("fit time", f"{report['fit_seconds']:.2f} s", f"params {report['params']}"),
     ]
     width = max(len(r[0]) for r in rows)
     head = (
         f"{report['dataset']} — {report['family']}: fitted on {report['train_ratings']:,} ratings, "
-        f"compared with {report['heldout_ratings']:,} held out (seed {report['seed']})"
+        f"compared with {report['heldout_ratings']:,} held out (seed {report['seed']}, "
+        f"user spread {report['user_spread']:g})"
     )
     return "\n".join([head] + [f"  {a:<{width}}  {b:>10}  {c}".rstrip() for a, b, c in rows])

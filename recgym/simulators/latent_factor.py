@@ -4,6 +4,11 @@
 once: the normal matrices ``sum_i x_i x_i^T`` for all users come from one sparse-times-dense product
 of the rating mask with the per-item outer products, then one batched solve. The penalty on a user
 is ``reg * n_u`` (ALS-WR, Zhou et al. 2008), which needs no per-dataset retuning of its scale.
+
+Read as a Bayesian linear model (item side fixed), the same ridge gives each user's vector
+``x_u = [b_u, p_u]`` a Gaussian posterior with covariance ``sigma_u^2 (X_u^T X_u + reg n_u I)^-1``;
+`FactorModel.posterior_draw` samples it, for worlds whose users are plausible draws rather than
+posterior means (`recgym.simulators.families.fit_simulator`'s ``user_spread``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class FactorModel:
     item_bias: np.ndarray
     user_factors: np.ndarray
     item_factors: np.ndarray
+    reg: float = 0.0
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         dot = np.einsum("nd,nd->n", self.user_factors[users], self.item_factors[items])
@@ -36,6 +42,43 @@ class FactorModel:
             + self.item_bias[None, :]
             + self.user_factors @ self.item_factors.T
         ).astype(np.float32)
+
+    def item_design(self) -> np.ndarray:
+        """``(n_items, 1 + rank)``: each item's regressors ``[1, q_i]`` for the user's ``[b_u, p_u]``."""
+        return np.column_stack([np.ones(len(self.item_bias)), self.item_factors])
+
+    def posterior_draw(
+        self, users: np.ndarray, items: np.ndarray, noise: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One draw of every user's deviation from the posterior mean, given the rated pairs
+        ``(users, items)`` and per-user noise scales: the ``(n_users, n_items)`` score deviations
+        and, per user, their mean variance over the items that user rated."""
+        design = self.item_design()
+        n_users, width = len(self.user_bias), design.shape[1]
+        pattern = _Pattern(users, items, n_users, len(design))
+        outer = (design[:, :, None] * design[:, None, :]).reshape(len(design), -1)
+        normal = (pattern.mask @ outer).reshape(n_users, width, width)
+        normal += (self.reg * np.maximum(pattern.counts, 1))[:, None, None] * np.eye(width)
+        covariance = np.linalg.inv(normal) * (np.asarray(noise, dtype=np.float64) ** 2)[:, None, None]
+        deviation = np.einsum(
+            "ujk,uk->uj", np.linalg.cholesky(covariance), rng.standard_normal((n_users, width))
+        )
+        variance = np.einsum("nj,njk,nk->n", design[items], covariance[users], design[items])
+        mean_variance = np.bincount(users, weights=variance, minlength=n_users) / np.maximum(
+            pattern.counts, 1
+        )
+        return (deviation @ design.T).astype(np.float32), mean_variance
+
+
+def fold_in(
+    design: np.ndarray, targets: np.ndarray, items: np.ndarray, answered: np.ndarray, prior: float
+) -> np.ndarray:
+    """Each row's ridge regression of its answered ``targets`` on ``design[items]``, ``(B, D)``: a new
+    user's vector from a few ratings with the item side fixed (padded ``(B, n)`` inputs)."""
+    weight = answered.astype(np.float64)
+    x = design[items] * weight[..., None]
+    normal = np.einsum("bnd,bne->bde", x, x) + prior * np.eye(design.shape[1])
+    return np.linalg.solve(normal, np.einsum("bnd,bn->bd", x, targets * weight)[..., None])[..., 0]
 
 
 def fit_als(
@@ -62,7 +105,7 @@ def fit_als(
     for _ in range(n_iter):
         b_user, p = by_user.ridge(ratings - mu - b_item[items], q, reg)
         b_item, q = by_item.ridge(ratings - mu - b_user[users], p, reg)
-    return FactorModel(mu, b_user, b_item, p, q)
+    return FactorModel(mu, b_user, b_item, p, q, reg)
 
 
 class _Pattern:

