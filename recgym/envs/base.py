@@ -63,13 +63,17 @@ class History:
     and running summaries of everything shown and everything rated, in the public item-feature space.
 
     Responses per shown item: ``[rating scaled to [0, 1], taken (clicked / answered), shown]``.
+    The recent steps live in a ring (one position for all users, as they step together): each step
+    is written at ``head``, which then moves back one position, so the observation (most recent
+    first) is the ring read from ``head`` round to ``head - 1``, with no shifting of old steps.
     """
 
     def __init__(self, batch: int, slots: int, window: int, item_dim: int, rating_range: tuple[float, float]):
-        self.slots, self.window = slots, window
+        self.slots, self.window, self.item_dim = slots, window, item_dim
         self.low, self.span = rating_range[0], rating_range[1] - rating_range[0]
-        self.items = np.zeros((batch, window * slots, item_dim), dtype=np.float32)
-        self.responses = np.zeros((batch, window * slots, 3), dtype=np.float32)
+        self.items = np.zeros((batch, window, slots, item_dim), dtype=np.float32)
+        self.responses = np.zeros((batch, window, slots, 3), dtype=np.float32)
+        self.head = 0
         self.shown_sum = np.zeros((batch, item_dim), dtype=np.float32)
         self.rated_sum = np.zeros((batch, item_dim), dtype=np.float32)
         self.n_shown = np.zeros(batch, dtype=np.float32)
@@ -81,13 +85,14 @@ class History:
 
     def record(self, features: np.ndarray, ratings: np.ndarray, taken: np.ndarray, shown: np.ndarray) -> None:
         """Add one step: item ``features`` ``(B, S, d)``, ``ratings``/``taken``/``shown`` ``(B, S)``."""
-        s = self.slots
-        self.items[:, s:] = self.items[:, :-s].copy()
-        self.responses[:, s:] = self.responses[:, :-s].copy()
+        self.head = (self.head - 1) % self.window
+        items, responses = self.items[:, self.head], self.responses[:, self.head]
+        np.multiply(features, shown[..., None], out=items)
         scaled = np.where(taken, (ratings - self.low) / self.span, 0.0)
-        self.items[:, :s] = features * shown[..., None]
-        self.responses[:, :s] = np.stack([scaled, taken, shown], axis=-1)
-        self.shown_sum += (features * shown[..., None]).sum(axis=1)
+        responses[..., 0] = scaled
+        responses[..., 1] = taken
+        responses[..., 2] = shown
+        self.shown_sum += items.sum(axis=1)
         self.n_shown += shown.sum(axis=1)
         verdict = np.where(taken, 2.0 * scaled - 1.0, 0.0)
         self.rated_sum += (features * verdict[..., None]).sum(axis=1)
@@ -102,14 +107,20 @@ class History:
             "history": spaces.Box(-1.0, 1.0, (2 * item_dim,), np.float32),
         }
 
+    def _unrolled(self, ring: np.ndarray) -> np.ndarray:
+        """A copy of ``ring`` ``(B, window, ...)`` read from ``head`` on: most recent step first."""
+        return np.concatenate([ring[:, self.head :], ring[:, : self.head]], axis=1)
+
     def observe(self) -> dict[str, np.ndarray]:
-        shown = self.shown_sum / np.maximum(self.n_shown, 1.0)[:, None]
-        rated = self.rated_sum / np.maximum(self.n_rated, 1.0)[:, None]
-        batch = len(self.n_shown)
+        """Fresh arrays (an agent may keep them): the ring unrolled, most recent step first."""
+        batch, d = len(self.n_shown), self.item_dim
+        history = np.empty((batch, 2 * d), dtype=np.float32)
+        np.divide(self.shown_sum, np.maximum(self.n_shown, 1.0)[:, None], out=history[:, :d])
+        np.divide(self.rated_sum, np.maximum(self.n_rated, 1.0)[:, None], out=history[:, d:])
         return {
-            "recent_items": self.items.reshape(batch, -1).copy(),
-            "recent_responses": self.responses.reshape(batch, -1).copy(),
-            "history": np.clip(np.concatenate([shown, rated], axis=1), -1.0, 1.0),
+            "recent_items": self._unrolled(self.items).reshape(batch, -1),
+            "recent_responses": self._unrolled(self.responses).reshape(batch, -1),
+            "history": np.clip(history, -1.0, 1.0, out=history),
         }
 
 
@@ -151,6 +162,7 @@ class Kernel(ABC):
         self.member = np.zeros(batch, dtype=np.int64)  # index into world.population
         self.user = np.zeros(batch, dtype=np.int64)  # simulator user index
         self.t = np.zeros(batch, dtype=np.int64)
+        self.rows = np.arange(batch)
         self.shown = np.zeros((batch, self.n_items), dtype=bool)
         self.uniforms = np.zeros((batch, horizon, self.draws_per_step), dtype=np.float64)
         self.log: list[list[str]] = [[] for _ in range(batch)]
@@ -164,9 +176,10 @@ class Kernel(ABC):
         ``members`` (positions in the population, one per index) picks the users instead of the
         draw, so an evaluation can visit every test user; the draw is made either way, so the
         rest of the episode's randomness does not depend on it."""
-        for b, rng in zip(index, rngs, strict=True):  # at reset only: one generator per episode
-            self.member[b] = rng.integers(len(self.world.population))
-            self.uniforms[b] = rng.random((self.horizon, self.draws_per_step))
+        n_population = len(self.world.population)
+        for b, rng in zip(index.tolist(), rngs, strict=True):  # at reset only: one generator per episode
+            self.member[b] = rng.integers(n_population)
+            rng.random(out=self.uniforms[b])
             self.log[b] = []
         if members is not None:
             members = np.asarray(members, dtype=np.int64).reshape(-1)
@@ -191,7 +204,7 @@ class Kernel(ABC):
 
     def draws(self) -> np.ndarray:
         """This step's uniforms, ``(B, draws_per_step)``."""
-        return self.uniforms[np.arange(self.batch), np.minimum(self.t, self.horizon - 1)]
+        return self.uniforms[self.rows, np.minimum(self.t, self.horizon - 1)]
 
     def observe(self) -> dict[str, np.ndarray]:
         return {
@@ -265,16 +278,26 @@ class RecEnv(gym.Env):
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict[str, Any]]:
         if not self._running:
             raise ResetNeeded("call reset() before step(): the episode has not started or has ended")
+        kernel = self.kernel
+        if (
+            (type(action) is int or isinstance(action, np.integer))
+            and kernel.slate_size == 1
+            and (0 <= action < kernel.n_items)
+        ):  # the common case, already valid: what `check_actions` would return
+            reward, terminated, truncated, info = kernel.step(np.array([[action]], dtype=np.int64))
+        else:
+            reward, terminated, truncated, info = kernel.step(self._checked(action))
+        self._running = not (terminated[0] or truncated[0])
+        flat = {key: value[0].item() for key, value in info.items()}
+        return self._observation(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), flat
+
+    def _checked(self, action: Any) -> np.ndarray:
         try:
-            actions = self.kernel.check_actions(np.asarray(action)[None], shown=action)
+            return self.kernel.check_actions(np.asarray(action)[None], shown=action)
         except (TypeError, ValueError) as err:  # e.g. a string that numpy cannot read as a number
             if isinstance(err, InvalidAction):
                 raise
             raise InvalidAction(f"action {action!r} is not in {self.action_space}") from None
-        reward, terminated, truncated, info = self.kernel.step(actions)
-        self._running = not (terminated[0] or truncated[0])
-        flat = {key: value[0].item() for key, value in info.items()}
-        return self._observation(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), flat
 
     def action_masks(self) -> np.ndarray:
         return self.kernel.action_masks()[0]

@@ -58,9 +58,12 @@ class RecommendationKernel(Kernel):
         if self.predicted.shape != (self.n_items,):
             raise ValueError(f"predictor must give one estimate per item, shape ({self.n_items},)")
         self.levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
-        self.liked = self.levels >= world.simulator.like_threshold
+        liked = np.flatnonzero(self.levels >= world.simulator.like_threshold)
+        contiguous = len(liked) > 0 and liked[-1] - liked[0] == len(liked) - 1
+        self.liked: slice | np.ndarray = slice(liked[0], liked[-1] + 1) if contiguous else liked
         self.like_threshold = float(world.simulator.like_threshold)
         self.pointer = np.zeros(batch, dtype=np.int64)  # into each user's list of best items
+        self.top: tuple[np.ndarray, np.ndarray] | None = None  # the world's lists, fetched when needed
 
     def start(self, index: np.ndarray) -> None:
         self.pointer[index] = 0
@@ -75,11 +78,12 @@ class RecommendationKernel(Kernel):
         the simulator's truth, for regret and for the oracle baseline. In a static world they come
         from precomputed lists (not a scan of the catalog): with one item per step, a pointer into
         each user's list moves past what was shown."""
-        top, expected = self.world.top_items(self.horizon * self.slate_size + self.slate_size)
+        if self.top is None:
+            self.top = self.world.top_items(self.horizon * self.slate_size + self.slate_size)
+        top, expected = self.top
         if self.slate_size == 1:
-            rows = np.arange(self.batch)
             while True:  # at most a few passes: the pointer only moves forward
-                blocked = self.shown[rows, top[self.member, self.pointer]]
+                blocked = self.shown[self.rows, top[self.member, self.pointer]]
                 if not blocked.any():
                     break
                 self.pointer += blocked
@@ -100,17 +104,13 @@ class RecommendationKernel(Kernel):
 
     # -------------------------------------------------------------- the step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        items, batch, s = actions, np.arange(self.batch)[:, None], self.slate_size
-        sim = self.world.simulator
-        if s == 1:
-            duplicate = np.zeros(items.shape, dtype=bool)
-        else:
-            duplicate = np.triu(items[:, :, None] == items[:, None, :], k=1).any(axis=1)
-        repeat = self.shown[batch, items] & ~duplicate
-        fresh = ~duplicate & ~repeat
+        items, s, rows = actions, self.slate_size, self.rows[:, None]
+        fresh = ~self.shown[rows, items]  # neither shown earlier nor (below) repeated in the slate
+        if s > 1:
+            fresh &= ~np.triu(items[:, :, None] == items[:, None, :], k=1).any(axis=1)
         best_expected = self.best_unseen_expected()
 
-        probs = sim.rating_probabilities(self.user, self._scores(items))
+        probs = self.world.simulator.rating_probabilities(self.user, self._scores(items))
         expected = probs @ self.levels
         like = probs[..., self.liked].sum(axis=-1)
         draws = self.draws()
@@ -120,30 +120,34 @@ class RecommendationKernel(Kernel):
         )
         clicks &= fresh
         taken = fresh if s == 1 else clicks
+        n_fresh = fresh.sum(axis=1)
+        n_taken = n_fresh if s == 1 else taken.sum(axis=1)
+        rating_sum = (ratings * taken).sum(axis=1)
+        n_clicks = clicks.sum(axis=1)
 
         if self.reward == "rating":
-            reward = (ratings * taken).sum(axis=1)
+            reward = rating_sum
         elif self.reward == "like":
             reward = ((ratings >= self.like_threshold) & taken).sum(axis=1)
         elif self.reward == "click":
-            reward = clicks.sum(axis=1)
+            reward = n_clicks
         else:
             reward = (surprise_reward(ratings, self.predicted[items]) * taken).sum(axis=1)
 
-        if best_expected is None:
-            regret = np.zeros(self.batch)
-        else:
-            regret = (best_expected.sum(axis=1) - (expected * fresh).sum(axis=1)) / s
-        n_taken = taken.sum(axis=1)
+        expected_sum = (expected * fresh).sum(axis=1)
         info = {
-            "rating": np.where(n_taken > 0, (ratings * taken).sum(axis=1) / np.maximum(n_taken, 1), 0.0),
-            "expected_rating": (expected * fresh).sum(axis=1) / np.maximum(fresh.sum(axis=1), 1),
-            "regret": regret,
-            "clicks": clicks.sum(axis=1),
-            "repeats": (~fresh).sum(axis=1),
+            "rating": np.where(n_taken > 0, rating_sum / np.maximum(n_taken, 1), 0.0),
+            "expected_rating": expected_sum / np.maximum(n_fresh, 1),
+            "regret": (
+                np.zeros(self.batch)
+                if best_expected is None
+                else (best_expected.sum(axis=1) - expected_sum) / s
+            ),
+            "clicks": n_clicks,
+            "repeats": s - n_fresh,
             "user": self.user.copy(),
         }
-        self.shown[batch, items] = True
+        self.shown[rows, items] = True
         self.history.record(self.world.item_features[items], ratings, taken, fresh)
         left = self.after_step(items, ratings, taken)
         if self.keep_log:

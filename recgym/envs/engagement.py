@@ -41,20 +41,31 @@ class EngagementKernel(RecommendationKernel):
     def score_shift(self, items: np.ndarray) -> np.ndarray | None:
         return self.dynamics.shift(self.state, self.world.genre_profiles[items])
 
+    def unseen_scores(self) -> np.ndarray:
+        """Every item's score under today's dynamics, ``-inf`` where shown already, ``(B, n_items)``."""
+        scores = self.world.simulator.score(self.user) + self.dynamics.catalog_shift(
+            self.state, self.world.genre_profiles
+        )
+        np.copyto(scores, -np.inf, where=self.shown)
+        return scores
+
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
         """The best unseen items under today's dynamics (a scan of the catalog) and their
         expected ratings; one-step truth, for regret and for the oracle baseline."""
-        scores = self.world.simulator.score(self.user) + self.dynamics.shift(
-            self.state, self.world.genre_profiles
-        )
-        scores[self.shown] = -np.inf
+        scores = self.unseen_scores()
         best = np.argpartition(-scores, self.slate_size - 1, axis=1)[:, : self.slate_size]
         probs = self.world.simulator.rating_probabilities(self.user, np.take_along_axis(scores, best, axis=1))
         return best, probs @ self.levels
 
     def best_unseen_expected(self) -> np.ndarray | None:
-        """``regret=False`` skips the catalog scan (and reports regret 0), for speed."""
-        return self.best_unseen()[1] if self.compute_regret else None
+        """``regret=False`` skips the catalog scan (and reports regret 0), for speed. With one item
+        per step only the best score matters, so a maximum replaces `best_unseen`'s partition."""
+        if not self.compute_regret:
+            return None
+        if self.slate_size > 1:
+            return self.best_unseen()[1]
+        best = self.unseen_scores().max(axis=1, keepdims=True)
+        return self.world.simulator.rating_probabilities(self.user, best) @ self.levels
 
     def after_step(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> np.ndarray:
         leave = self.dynamics.update(self.state, self.world.genre_profiles[items], ratings, taken)

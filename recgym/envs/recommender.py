@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from recgym.data import support_query
-from recgym.simulators.latent_factor import fit_als
+from recgym.simulators.latent_factor import fit_als, fold_in
 
 if TYPE_CHECKING:
     from recgym.envs.world import World
@@ -37,6 +37,7 @@ class FoldInRecommender:
     ) -> None:
         self.mu, self.item_bias, self.item_factors, self.prior = mu, item_bias, item_factors, prior
         self.design = np.column_stack([np.ones(len(item_bias)), item_factors])  # (n_items, 1 + rank)
+        self.offset = mu + item_bias  # what every score adds to the fold-in's prediction
 
     @classmethod
     def fit(
@@ -85,12 +86,9 @@ class FoldInRecommender:
     def scores(
         self, user_features: np.ndarray, items: np.ndarray, ratings: np.ndarray, answered: np.ndarray
     ) -> np.ndarray:
-        weight = answered.astype(np.float64)
-        x = self.design[items] * weight[..., None]  # (B, n, D)
-        y = (ratings - self.mu - self.item_bias[items]) * weight
-        normal = np.einsum("bnd,bne->bde", x, x) + self.prior * np.eye(self.design.shape[1])
-        vector = np.linalg.solve(normal, np.einsum("bnd,bn->bd", x, y)[..., None])[..., 0]
-        return (self.mu + self.item_bias + vector @ self.design.T).astype(np.float32)
+        vector = fold_in(self.design, ratings - self.mu - self.item_bias[items], items, answered, self.prior)
+        scores = vector @ self.design.T
+        return np.add(self.offset, scores, out=scores).astype(np.float32)
 
 
 _defaults: weakref.WeakKeyDictionary[World, FoldInRecommender] = weakref.WeakKeyDictionary()

@@ -63,14 +63,11 @@ class MultinomialLogit:
     def clicks(
         self, expected_rating: np.ndarray, like_probability: np.ndarray, uniforms: np.ndarray
     ) -> np.ndarray:
-        probs = self.probabilities(expected_rating, like_probability)
-        cumulative = np.cumsum(probs, axis=-1)
+        cumulative = np.cumsum(self.probabilities(expected_rating, like_probability), axis=-1)
         u = uniforms[..., :1]
         chosen = (u < cumulative).argmax(axis=-1)
-        clicked = u[..., 0] < cumulative[..., -1]
-        clicks = np.zeros(probs.shape, dtype=bool)
-        np.put_along_axis(clicks, chosen[..., None], clicked[..., None], axis=-1)
-        return clicks
+        slots = np.arange(cumulative.shape[-1])
+        return (slots == chosen[..., None]) & (u < cumulative[..., -1:])
 
 
 @dataclass(frozen=True)

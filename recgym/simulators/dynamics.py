@@ -94,14 +94,17 @@ class EngagementDynamics:
         )
 
     def shift(self, state: DynamicState, profiles: np.ndarray) -> np.ndarray:
-        """Score shift for items with genre ``profiles`` — ``(B, G)``, ``(B, S, G)`` or ``(n_items, G)``
-        for the whole catalog (then the result is ``(B, n_items)``)."""
+        """Score shift of the items each user is shown, with genre ``profiles`` ``(B, G)`` (one item
+        each) or ``(B, S, G)`` (slates)."""
         preference = state.affinity - self.boredom_weight * state.boredom  # (B, G)
-        if profiles.ndim == 2 and profiles.shape[0] != preference.shape[0]:
-            return preference @ profiles.T
         if profiles.ndim == 2:
             return np.einsum("bg,bg->b", preference, profiles)
         return np.einsum("bg,bsg->bs", preference, profiles)
+
+    def catalog_shift(self, state: DynamicState, profiles: np.ndarray) -> np.ndarray:
+        """Score shift of every item of a catalog with genre ``profiles`` ``(n_items, G)``, for each
+        user: ``(B, n_items)``."""
+        return (state.affinity - self.boredom_weight * state.boredom) @ profiles.T
 
     def update(
         self,

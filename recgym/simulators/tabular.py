@@ -100,9 +100,10 @@ class TabularSimulator(Simulator):
         users = np.asarray(users)
         sigma = self.noise[users].reshape(users.shape + (1,) * (scores.ndim - users.ndim))
         z = (self.thresholds - scores[..., None]) / sigma[..., None]
-        cdf = ndtr(z)
-        ones = np.ones((*scores.shape, 1), dtype=cdf.dtype)
-        return np.diff(np.concatenate([np.zeros_like(ones), cdf, ones], axis=-1), axis=-1).astype(np.float32)
+        cdf = np.zeros((*z.shape[:-1], z.shape[-1] + 2), dtype=np.result_type(z.dtype, np.float32))
+        cdf[..., -1] = 1.0
+        ndtr(z, out=cdf[..., 1:-1])  # the CDF at each cut point, between 0 and 1
+        return np.subtract(cdf[..., 1:], cdf[..., :-1]).astype(np.float32, copy=False)
 
     def awareness(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         users, items = self.check(users, items)

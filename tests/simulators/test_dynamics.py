@@ -49,8 +49,11 @@ def test_shift_over_the_whole_catalog_and_for_slates():
     dynamics = EngagementDynamics()
     state = dynamics.initial_state(2, 3)
     dynamics.update(state, PROFILES[[0, 1]], np.array([5.0, 5.0]))
-    catalog = dynamics.shift(state, PROFILES)
+    catalog = dynamics.catalog_shift(state, PROFILES)
     assert catalog.shape == (2, 4)
+    np.testing.assert_allclose(dynamics.shift(state, PROFILES[[0, 1]]), catalog[[0, 1], [0, 1]], rtol=1e-6)
+    square = dynamics.catalog_shift(state, PROFILES[:2])  # as many items as users: still the catalog
+    np.testing.assert_allclose(square, catalog[:, :2], rtol=1e-6)
     slates = dynamics.shift(state, PROFILES[np.array([[0, 1], [1, 2]])])
     np.testing.assert_allclose(slates, catalog[[[0], [1]], [[0, 1], [1, 2]]], rtol=1e-6)
 
