@@ -25,7 +25,15 @@ from gymnasium.vector.utils import batch_space
 from recgym.envs.world import World, build_world
 
 _UNSET = object()
-WORLD_OPTIONS = ("dataset", "simulator", "users", "split_seed", "n_synthetic", "population_seed")
+WORLD_OPTIONS = (
+    "dataset",
+    "simulator",
+    "users",
+    "split_seed",
+    "n_synthetic",
+    "population_seed",
+    "user_spread",
+)
 
 
 class InvalidAction(ValueError):

@@ -221,6 +221,7 @@ class ColdStartEnv(RecEnv):
     | ``simulator`` | ``"latent-factor"`` | family name, saved simulator directory, or a `Simulator` |
     | ``users`` | ``"test"`` | ``train``, ``validation``, ``test``, ``all`` or ``synthetic`` |
     | ``split_seed`` / ``population_seed`` | 0 | seed of the user split / of synthetic users |
+    | ``user_spread`` | 0 | with a family name: users drawn from their posterior (see `fit_simulator`) |
     | ``horizon`` | 20 | steps per episode |
     | ``slate_size`` | 1 | items per step |
     | ``choice_model`` | ``"mnl"`` | ``mnl``, ``cascade``, ``position`` or a `ChoiceModel` |

@@ -172,7 +172,8 @@ class ElicitationEnv(RecEnv):
     >>> env = gym.make("recgym/Elicitation-v0", budget=5)  # doctest: +SKIP
 
     ``dataset``, ``simulator``, ``users``, ``split_seed``, ``n_synthetic``, ``population_seed``,
-    ``window`` and ``render_mode`` as in `ColdStartEnv`; ``budget`` (10), ``recommender``, ``k`` (10).
+    ``user_spread``, ``window`` and ``render_mode`` as in `ColdStartEnv`; ``budget`` (10),
+    ``recommender``, ``k`` (10).
 
     ## Version History
     * v0: initial version.

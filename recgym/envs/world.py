@@ -90,15 +90,21 @@ class World:
         return self._top[m]
 
 
-def resolve_simulator(simulator: str | Path | Simulator, dataset: str) -> Simulator:
-    """A family name (fitted once and cached), a directory written by `TabularSimulator.save`, or
-    a `Simulator` object (a user's own included)."""
+def resolve_simulator(simulator: str | Path | Simulator, dataset: str, user_spread: float = 0.0) -> Simulator:
+    """A family name (fitted once with ``user_spread`` and cached), a directory written by
+    `TabularSimulator.save`, or a `Simulator` object (a user's own included)."""
+    fitted = isinstance(simulator, Simulator | Path) or Path(simulator).is_dir()
+    if user_spread and fitted:
+        raise SimulatorError(
+            f"user_spread={user_spread:g} applies when the simulator is a family name; this simulator "
+            "is already fitted (fit it with fit_simulator(..., user_spread=...) instead)"
+        )
     if isinstance(simulator, Simulator):
         return simulator
     if isinstance(simulator, Path) or (isinstance(simulator, str) and Path(simulator).is_dir()):
         return TabularSimulator.load(simulator)
     if isinstance(simulator, str):
-        return load_or_fit(dataset, simulator)
+        return load_or_fit(dataset, simulator, user_spread=user_spread)
     raise SimulatorError(
         "simulator must be a family name, a saved simulator directory or a Simulator, "
         f"got {type(simulator).__name__}"
@@ -113,18 +119,26 @@ def build_world(
     split_seed: int = 0,
     n_synthetic: int = 10_000,
     population_seed: int = 0,
+    user_spread: float = 0.0,
 ) -> World:
     """Assemble a `World`; string-only configurations are built once per process and shared."""
+    options = (users, split_seed, n_synthetic, population_seed, float(user_spread))
     if isinstance(simulator, str | Path):
-        return _cached_world(dataset, str(simulator), users, split_seed, n_synthetic, population_seed)
-    return _build_world(dataset, simulator, users, split_seed, n_synthetic, population_seed)
+        return _cached_world(dataset, str(simulator), *options)
+    return _build_world(dataset, simulator, *options)
 
 
 @lru_cache(maxsize=8)
 def _cached_world(
-    dataset: str, simulator: str, users: str, split_seed: int, n_synthetic: int, population_seed: int
+    dataset: str,
+    simulator: str,
+    users: str,
+    split_seed: int,
+    n_synthetic: int,
+    population_seed: int,
+    user_spread: float,
 ) -> World:
-    return _build_world(dataset, simulator, users, split_seed, n_synthetic, population_seed)
+    return _build_world(dataset, simulator, users, split_seed, n_synthetic, population_seed, user_spread)
 
 
 def _build_world(
@@ -134,11 +148,12 @@ def _build_world(
     split_seed: int,
     n_synthetic: int,
     population_seed: int,
+    user_spread: float = 0.0,
 ) -> World:
     if users not in POPULATIONS:
         raise ValueError(f"users={users!r} is not one of {', '.join(POPULATIONS)}")
     data = load(dataset)
-    world = resolve_simulator(simulator, dataset)
+    world = resolve_simulator(simulator, dataset, user_spread)
     if world.n_items != data.n_items:
         raise SimulatorError(
             f"the simulator has {world.n_items} items but {data.name} has {data.n_items}; "

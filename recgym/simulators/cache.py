@@ -19,22 +19,24 @@ from recgym.simulators.families import fit_simulator
 from recgym.simulators.tabular import FORMAT_VERSION, TabularSimulator
 
 
-def world_dir(dataset: str, family: str, seed: int) -> Path:
+def world_dir(dataset: str, family: str, seed: int, user_spread: float = 0.0) -> Path:
     checksum = DATASETS[dataset].checksum[:12] if dataset in DATASETS else "local"
-    return cache_root() / "simulators" / f"{dataset}-{family}-seed{seed}-{checksum}-v{FORMAT_VERSION}"
+    spread = f"-spread{user_spread:g}" if user_spread else ""
+    return cache_root() / "simulators" / f"{dataset}-{family}{spread}-seed{seed}-{checksum}-v{FORMAT_VERSION}"
 
 
 def load_or_fit(
-    dataset: str = "movielens-100k", family: str = "latent-factor", *, seed: int = 0
+    dataset: str = "movielens-100k", family: str = "latent-factor", *, seed: int = 0, user_spread: float = 0.0
 ) -> TabularSimulator:
-    """The fitted world of a named dataset (fetched if needed), from the cache when it is there."""
+    """The fitted world of a named dataset (fetched if needed), from the cache when it is there;
+    ``user_spread`` as in `fit_simulator`."""
     family_spec(family)  # a clear error for an unknown family before any work
-    if dataset not in DATASETS:
-        return fit_simulator(load(dataset), family, seed=seed)  # a directory: not cached
-    target = world_dir(dataset, family, seed)
+    if dataset not in DATASETS:  # a directory: not cached
+        return fit_simulator(load(dataset), family, seed=seed, user_spread=user_spread)
+    target = world_dir(dataset, family, seed, user_spread)
     if (target / "world.json").is_file():
         return TabularSimulator.load(target)
-    world = fit_simulator(load(dataset), family, seed=seed)
+    world = fit_simulator(load(dataset), family, seed=seed, user_spread=user_spread)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

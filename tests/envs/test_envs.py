@@ -315,3 +315,18 @@ def test_synthetic_users_and_a_custom_simulator_plug_in():
     loved = int(np.flatnonzero(world.item_genres[:, world.loved[env.unwrapped.kernel.user[0]]])[0])
     *_, info = env.step(loved)
     assert info["expected_rating"] > 4.0
+
+
+def test_user_spread_builds_a_posterior_draw_world():
+    from recgym.simulators import SimulatorError
+    from recgym.simulators.cache import world_dir
+
+    env = gym.make("recgym/ColdStart-v0", user_spread=1.0)
+    world = env.unwrapped.kernel.world.simulator
+    assert world.meta["user_spread"] == 1.0
+    assert (world_dir("movielens-100k", "latent-factor", 0, 1.0) / "world.json").is_file()  # cached apart
+    mean_world = gym.make("recgym/ColdStart-v0").unwrapped.kernel.world.simulator
+    assert mean_world.meta.get("user_spread", 0.0) == 0.0  # worlds cached before the option lack it
+    assert not np.array_equal(world.scores, mean_world.scores)
+    with pytest.raises(SimulatorError, match="user_spread=1 applies when the simulator is a family name"):
+        gym.make("recgym/ColdStart-v0", simulator=mean_world, user_spread=1.0)
