@@ -32,7 +32,7 @@ def training_signal(context: EnvContext) -> tuple[np.ndarray, np.ndarray]:
     if context.reward in ("like", "click"):
         signal = (ratings >= context.like_threshold).astype(np.float64)
     elif context.reward == "surprise":
-        signal = np.maximum(0.0, ratings - context.item_mean_rating[train.item])
+        signal = np.maximum(0.0, ratings - context.surprise_baseline[train.item])
     else:
         signal = ratings
     return train.item.astype(np.int64), signal

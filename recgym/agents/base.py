@@ -171,23 +171,28 @@ class Agent(ABC):
         context = self.context
         assert context is not None
         s = context.slate_size
-        latest = np.asarray(observation["recent_responses"])[users].reshape(len(users), -1, 3)[:, :s]
+        channels = context.response_channels
+        latest = np.asarray(observation["recent_responses"])[users].reshape(len(users), -1, len(channels))
+        latest = latest[:, :s]
         low, high = float(context.rating_levels.min()), float(context.rating_levels.max())
-        ratings = low + latest[..., 0] * (high - low)
-        taken = latest[..., 1] > 0.5
+        ratings = low + latest[..., channels.index("rating")] * (high - low)
+        taken = latest[..., channels.index("taken")] > 0.5
+        clicked = latest[..., channels.index("clicked")] > 0.5
         items = self.previous[users]
-        return Responses(users, items, ratings, taken, self._signal(items, ratings, taken))
+        return Responses(users, items, ratings, taken, self._signal(items, ratings, taken, clicked))
 
-    def _signal(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    def _signal(
+        self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray, clicked: np.ndarray
+    ) -> np.ndarray:
         """The environment's reward, recomputed from the response (the observation carries it)."""
         context = self.context
         assert context is not None
         if context.reward == "like":
             return ((ratings >= context.like_threshold) & taken).astype(np.float64)
         if context.reward == "click":
-            return taken.astype(np.float64)
+            return clicked.astype(np.float64)
         if context.reward == "surprise":
-            return np.maximum(0.0, ratings - context.item_mean_rating[items]) * taken
+            return np.maximum(0.0, ratings - context.surprise_baseline[items]) * taken
         return ratings * taken  # rating (and, for Elicitation, the answer itself)
 
 

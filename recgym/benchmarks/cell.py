@@ -18,9 +18,11 @@ The evaluation protocol (what a record means):
    vector env's own ``seed + i`` convention would give user ``i`` at seed 1 the stream of user
    ``i + 1`` at seed 0. The agent gets ``seed`` (and ``torch.manual_seed(seed)`` is set).
 4. **Episodes.** ``agent.act(obs, env.action_masks(), episode_start)`` with ``episode_start`` True
-   on the first step only. Only each user's *first* episode counts: on Engagement users leave at
+   on the first step. Only each user's *first* episode counts: on Engagement users leave at
    different times, the vector env restarts finished sub-environments on the next step
-   (next-step autoreset), and those restarts are ignored. The loop ends when every user's first
+   (next-step autoreset), and those restarts are ignored — by the metrics, and by the agent:
+   once it has read a user's last answer, ``episode_start`` stays True for that user, so nothing
+   from the restarted episode reaches what it learns. The loop ends when every user's first
    episode has ended (at most ``horizon`` steps).
 
 Metrics (per user unless said otherwise; see `recgym.benchmarks.suite.METRICS`):
@@ -220,6 +222,7 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
     kind = context.kind
     kernel = kernel_of(env)
     b, s = len(members), context.slate_size
+    channels = context.response_channels
     low, high = float(context.rating_levels.min()), float(context.rating_levels.max())
     threshold = context.like_threshold - 1e-4  # ratings come back as float32 fractions of the scale
 
@@ -242,7 +245,9 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
                 f"{context.horizon}: the environment did not end its episodes"
             )
         actions = agent.act(obs, env.action_masks(), starting)
-        starting = np.zeros(b, dtype=bool)
+        # A user already finished when this action was chosen is restarted by the environment; the
+        # agent must never read the restarted episode as an answer, so it starts afresh each step.
+        starting = ~active
         obs, reward, terminated, truncated, info = env.step(actions)
         items = np.asarray(actions, dtype=np.int64).reshape(b, -1)
         on = rows[active]
@@ -255,9 +260,9 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
             regret += np.where(active, np.asarray(info["regret"], dtype=np.float64), 0.0)
         if "ndcg" in info:
             final_ndcg = np.where(active, np.asarray(info["ndcg"], dtype=np.float64), final_ndcg)
-        latest = np.asarray(obs["recent_responses"]).reshape(b, -1, 3)[:, :s]
-        taken = latest[..., 1] > 0.5
-        ratings = low + latest[..., 0].astype(np.float64) * (high - low)
+        latest = np.asarray(obs["recent_responses"]).reshape(b, -1, len(channels))[:, :s]
+        taken = latest[..., channels.index("taken")] > 0.5
+        ratings = low + latest[..., channels.index("rating")].astype(np.float64) * (high - low)
         liked += np.where(active, (taken & (ratings >= threshold)).sum(axis=1), 0)
         rated += np.where(active, taken.sum(axis=1), 0)
         steps += active

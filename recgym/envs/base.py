@@ -66,11 +66,16 @@ def make_kernel(kernel_class: type[Kernel], batch: int, options: dict[str, Any])
     return kernel_class(world_from(options), batch, **options)
 
 
+RESPONSE_CHANNELS = ("rating", "taken", "shown", "clicked")
+
+
 class History:
     """The observable part of an episode, batched: the last ``window`` steps' items and responses,
     and running summaries of everything shown and everything rated, in the public item-feature space.
 
-    Responses per shown item: ``[rating scaled to [0, 1], taken (clicked / answered), shown]``.
+    Responses per shown item (`RESPONSE_CHANNELS`): ``[rating scaled to [0, 1], taken (rated /
+    answered), shown, clicked]``. With one item per step the user rates every fresh item and
+    ``clicked`` is the choice model's verdict; with slates only clicked items are taken.
     The recent steps live in a ring (one position for all users, as they step together): each step
     is written at ``head``, which then moves back one position, so the observation (most recent
     first) is the ring read from ``head`` round to ``head - 1``, with no shifting of old steps.
@@ -80,7 +85,7 @@ class History:
         self.slots, self.window, self.item_dim = slots, window, item_dim
         self.low, self.span = rating_range[0], rating_range[1] - rating_range[0]
         self.items = np.zeros((batch, window, slots, item_dim), dtype=np.float32)
-        self.responses = np.zeros((batch, window, slots, 3), dtype=np.float32)
+        self.responses = np.zeros((batch, window, slots, len(RESPONSE_CHANNELS)), dtype=np.float32)
         self.head = 0
         self.shown_sum = np.zeros((batch, item_dim), dtype=np.float32)
         self.rated_sum = np.zeros((batch, item_dim), dtype=np.float32)
@@ -91,8 +96,16 @@ class History:
         for array in (self.items, self.responses, self.shown_sum, self.rated_sum, self.n_shown, self.n_rated):
             array[index] = 0.0
 
-    def record(self, features: np.ndarray, ratings: np.ndarray, taken: np.ndarray, shown: np.ndarray) -> None:
-        """Add one step: item ``features`` ``(B, S, d)``, ``ratings``/``taken``/``shown`` ``(B, S)``."""
+    def record(
+        self,
+        features: np.ndarray,
+        ratings: np.ndarray,
+        taken: np.ndarray,
+        shown: np.ndarray,
+        clicked: np.ndarray | None = None,
+    ) -> None:
+        """Add one step: item ``features`` ``(B, S, d)``, ``ratings``/``taken``/``shown``/``clicked``
+        ``(B, S)`` (``clicked`` defaults to ``taken``)."""
         self.head = (self.head - 1) % self.window
         items, responses = self.items[:, self.head], self.responses[:, self.head]
         np.multiply(features, shown[..., None], out=items)
@@ -100,6 +113,7 @@ class History:
         responses[..., 0] = scaled
         responses[..., 1] = taken
         responses[..., 2] = shown
+        responses[..., 3] = taken if clicked is None else clicked
         self.shown_sum += items.sum(axis=1)
         self.n_shown += shown.sum(axis=1)
         verdict = np.where(taken, 2.0 * scaled - 1.0, 0.0)
@@ -111,7 +125,7 @@ class History:
         n = self.window * self.slots
         return {
             "recent_items": spaces.Box(0.0, 1.0, (n * item_dim,), np.float32),
-            "recent_responses": spaces.Box(0.0, 1.0, (n * 3,), np.float32),
+            "recent_responses": spaces.Box(0.0, 1.0, (n * len(RESPONSE_CHANNELS),), np.float32),
             "history": spaces.Box(-1.0, 1.0, (2 * item_dim,), np.float32),
         }
 
@@ -321,8 +335,10 @@ class RecVectorEnv(gym.vector.VectorEnv):
     """The native vector environment: ``num_envs`` users advanced together by one kernel.
 
     Autoreset is Gymnasium's next-step mode: the step after an episode ends resets that
-    sub-environment (its action is ignored, its reward is 0). ``reset(options={"members": m})``
-    picks the users (positions in the population) instead of drawing them.
+    sub-environment (its action is ignored, its reward is 0, its ``info["user"]`` is the new user).
+    ``reset(options={"members": m})`` picks the users (positions in the population) instead of
+    drawing them. A seed of ``None`` (for all, or one sub-environment in a list) keeps that
+    sub-environment's generator, as Gymnasium's ``reset(seed=None)`` does.
     """
 
     metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -351,11 +367,16 @@ class RecVectorEnv(gym.vector.VectorEnv):
             seeds = list(seed)
             if len(seeds) != self.num_envs:
                 raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} environments")
-        self._rngs = [seeding.np_random(s)[0] for s in seeds]
+        previous: list[np.random.Generator | None] = [*self._rngs] or [None] * self.num_envs
+        self._rngs = [
+            rng if s is None and rng is not None else seeding.np_random(s)[0]
+            for s, rng in zip(seeds, previous, strict=True)
+        ]
         members = None if not options or "members" not in options else options["members"]
         self.kernel.reset_users(np.arange(self.num_envs), self._rngs, members)
         self._autoreset[:] = False
-        return self.kernel.observe(), {"user": self.kernel.user.copy()}
+        everyone = np.ones(self.num_envs, dtype=bool)
+        return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
     def step(self, actions: Any) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._rngs:
@@ -368,8 +389,11 @@ class RecVectorEnv(gym.vector.VectorEnv):
             reward[restart], terminated[restart], truncated[restart] = 0.0, False, False
         self._autoreset = terminated | truncated
         stepped = np.ones(self.num_envs, dtype=bool)
-        stepped[restart] = False  # a sub-environment that was reset reports no step information
+        stepped[restart] = False  # a sub-environment that was reset reports its reset info only
         info = {**info, **{f"_{key}": stepped for key in info}}
+        if len(restart):
+            info["user"][restart] = self.kernel.user[restart]
+            info["_user"] = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:

@@ -148,7 +148,7 @@ class RecommendationKernel(Kernel):
             "user": self.user.copy(),
         }
         self.shown[rows, items] = True
-        self.history.record(self.world.item_features[items], ratings, taken, fresh)
+        self.history.record(self.world.item_features[items], ratings, taken, fresh, clicks)
         left = self.after_step(items, ratings, taken)
         if self.keep_log:
             self._log(items, ratings, taken)
@@ -190,7 +190,7 @@ class ColdStartEnv(RecEnv):
     | ``user`` | ``(d,)`` | standardised age, one-hot gender and occupation (in [-5, 5]) |
     | ``progress`` | ``(1,)`` | step / horizon |
     | ``recent_items`` | ``(window * S * (G + 1),)`` | genres and scaled year of the last items shown |
-    | ``recent_responses`` | ``(window * S * 3,)`` | per item: rating scaled to [0, 1], taken, shown |
+    | ``recent_responses`` | ``(window * S * 4,)`` | per item: rating in [0, 1], taken, shown, clicked |
     | ``history`` | ``(2 * (G + 1),)`` | mean features of all items shown; rating-weighted mean |
 
     Items are most recent first; ``G`` is the number of genres (19 on MovieLens).

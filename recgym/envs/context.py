@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from recgym.data import RatingData
-from recgym.envs.base import Kernel
+from recgym.envs.base import RESPONSE_CHANNELS, Kernel
 
 #: ``info`` keys an agent may read; the others (expected rating, regret, ndcg, user, satisfaction)
 #: are the simulator's truth, for evaluation only.
@@ -39,6 +39,9 @@ class EnvContext:
         titles: item text.
         rating_levels, like_threshold: the rating scale.
         item_mean_rating: each item's mean training rating (shrunk).
+        surprise_baseline: what the ``surprise`` reward subtracts from a rating, per item (the
+            environment's ``predictor``; ``item_mean_rating`` by default).
+        response_channels: the per-item fields of ``recent_responses``, in order.
         train_data: the training users' ratings (the only ratings an agent may learn from).
         user_dim: size of the ``user`` observation.
     """
@@ -57,6 +60,8 @@ class EnvContext:
     item_mean_rating: np.ndarray
     train_data: RatingData
     user_dim: int
+    surprise_baseline: np.ndarray
+    response_channels: tuple[str, ...] = RESPONSE_CHANNELS
 
 
 def kernel_of(env: Any) -> Kernel:
@@ -85,6 +90,7 @@ def env_context(env: Any) -> EnvContext:
         item_mean_rating=world.item_mean_rating,
         train_data=world.train_data,
         user_dim=world.population_features.shape[1],
+        surprise_baseline=np.asarray(getattr(kernel, "predicted", world.item_mean_rating), dtype=np.float32),
     )
 
 

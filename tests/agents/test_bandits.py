@@ -201,3 +201,26 @@ def test_agents_work_inside_stable_baselines3_evaluate_policy():
         mean, _ = evaluate_policy(agent, env, n_eval_episodes=3, warn=False)
         assert 10 <= mean <= 50
     assert "meta-elicitation" in AGENTS and AGENTS["meta-elicitation"].supports == {"Elicitation"}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"reward": "click"},
+        {"reward": "click", "slate_size": 3},
+        {"reward": "surprise", "predictor": np.full(1682, 4.5)},
+        {"reward": "like"},
+    ],
+    ids=["click", "click-slate", "surprise-predictor", "like"],
+)
+def test_the_signal_agents_learn_from_is_the_environments_reward(options):
+    env = gym.make_vec("recgym/ColdStart-v0", num_envs=16, vectorization_mode="vector_entry_point", **options)
+    agent = make_agent("random").bind(env_context(env), 16)
+    observation, _ = env.reset(seed=0)
+    starting = np.ones(16, dtype=bool)
+    for _ in range(5):
+        actions = agent.act(observation, env.action_masks(), starting)
+        starting[:] = False
+        observation, reward, *_ = env.step(actions)
+        signal = agent._responses(observation, np.arange(16)).signal.sum(axis=1)
+        np.testing.assert_allclose(signal, reward, rtol=1e-5, atol=1e-5)

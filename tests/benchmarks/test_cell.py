@@ -79,3 +79,32 @@ def test_a_failing_cell_is_a_record_with_its_traceback():
     error = record["error"]
     assert error["phase"] == "agent" and error["type"] == "AgentError"
     assert "no-such-agent" in error["message"] and "Traceback" in error["traceback"]
+
+
+@pytest.mark.realdata
+def test_agents_never_learn_from_the_episodes_that_restart_after_a_user_leaves():
+    """Each user's answers reach the agent once per step of their first session, never more."""
+    import gymnasium as gym
+
+    from recgym.agents import make_agent
+    from recgym.benchmarks.cell import _rollout
+    from recgym.envs.context import env_context
+
+    members = np.arange(40)
+    env = gym.make_vec(
+        "recgym/Engagement-v0", num_envs=len(members), vectorization_mode="vector_entry_point", horizon=30
+    )
+    agent = make_agent("thompson").bind(env_context(env), len(members))
+    answers = np.zeros(len(members), dtype=int)
+    learn = agent.update
+
+    def counting(responses):
+        answers[responses.users] += 1
+        learn(responses)
+
+    agent.update = counting
+    result = _rollout(env, agent, members, seed=0)
+    length = result["per_user"]["session_length"].astype(int)
+    assert (length < 30).any()  # some users left early and were restarted
+    # every answer of the session is read once, the last one at the next step (if there is one)
+    assert np.all(answers <= length) and np.all(answers >= length - 1)

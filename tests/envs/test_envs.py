@@ -330,3 +330,17 @@ def test_user_spread_builds_a_posterior_draw_world():
     assert not np.array_equal(world.scores, mean_world.scores)
     with pytest.raises(SimulatorError, match="user_spread=1 applies when the simulator is a family name"):
         gym.make("recgym/ColdStart-v0", simulator=mean_world, user_spread=1.0)
+
+
+def test_vector_reset_without_a_seed_continues_each_generator():
+    """As Gymnasium's reset(seed=None): sub-environment i stays the single env seeded s + i."""
+    venv = gym.make_vec("recgym/ColdStart-v0", num_envs=2, vectorization_mode="vector_entry_point", horizon=3)
+    single = gym.make("recgym/ColdStart-v0", horizon=3)
+    _, first = venv.reset(seed=5)
+    _, again = venv.reset()
+    _, one = single.reset(seed=6)
+    _, two = single.reset()
+    assert [first["user"][1], again["user"][1]] == [one["user"], two["user"]]
+    venv.reset(seed=5)
+    _, repeat = venv.reset()
+    np.testing.assert_array_equal(repeat["user"], again["user"])

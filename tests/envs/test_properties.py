@@ -321,7 +321,9 @@ def test_vector_env_properties(case, seed, data):
         assert not terminated[ended].any() and not truncated[ended].any()
         for key in ("recent_items", "recent_responses", "history"):
             assert np.all(obs[key][ended] == 0.0), key
-        assert not info["_user"][ended].any() and info["_user"][~ended].all()
+        assert not info["_rating"][ended].any() and info["_rating"][~ended].all()
+        assert info["_user"].all()  # a reset sub-environment reports its new user
+        np.testing.assert_array_equal(info["user"], env.unwrapped.kernel.user)
         np.testing.assert_allclose(obs["progress"][:, 0], t / h, atol=1e-6)
         if env_id == "recgym/Elicitation-v0":
             assert not truncated.any() and np.array_equal(terminated, t == h)
