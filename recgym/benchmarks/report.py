@@ -3,7 +3,7 @@
 Writes into DIR:
 
 - ``summary.json``: per environment and agent, every metric's mean and interquartile mean with
-  95% stratified-bootstrap intervals (`recgym.benchmarks.stats`), the ranking by the environment's
+  95% two-level bootstrap intervals (`recgym.benchmarks.stats`), the ranking by the environment's
   score metric, the probability of improvement for the pairs that matter, the pooled reward and
   learning curves, the cells that failed or are missing, and the versions and machines that
   produced the records. It holds no timing, so a resumed run and an uninterrupted one give the
@@ -361,7 +361,7 @@ def _plot_scores(out: Path, env: str, data: dict[str, Any]) -> Path:
     ax.barh(positions, means, xerr=errors, color=colors, capsize=3, height=0.6)
     ax.scatter([s["iqm"] for s in stats], positions, marker="|", color="k", s=120, zorder=3, label="IQM")
     ax.set_yticks(positions, [a + (" *" if data["agents"][a]["privileged"] else "") for a in agents])
-    ax.set_xlabel(f"{score} (mean, 95% stratified-bootstrap CI)")
+    ax.set_xlabel(f"{score} (mean, 95% bootstrap CI over seeds and users)")
     ax.set_title(f"{env}: final score")
     finite = means[np.isfinite(means)]
     if len(finite) and finite.min() > 0:
@@ -441,8 +441,9 @@ def render_markdown(
         f"{cells['total']} cells ({cells['ok']} finished, {cells['failed']} failed, "
         f"{cells['missing']} missing); "
         f"seeds {', '.join(map(str, summary['seeds']))}. Every test user is evaluated once per seed. "
-        f"Intervals: 95% stratified bootstrap ({boot['resamples']} resamples; strata = seeds, users "
-        "resampled within each seed). IQM = interquartile mean.",
+        f"Intervals: 95% two-level bootstrap ({boot['resamples']} resamples: seeds drawn with "
+        "replacement, then users within each drawn seed). IQM = interquartile mean. Probability of "
+        "improvement: P(X > Y) for the same user and seed, ties one half.",
         "",
     ]
     if not summary["complete"]:

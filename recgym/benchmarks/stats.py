@@ -1,17 +1,19 @@
 """Statistics across seeds and users, with numpy and scipy only (the rliable paper's advice).
 
 Data come as *strata*: one array per seed, holding one value per test user. Every estimate is
-computed on all values pooled; its 95% confidence interval is a percentile interval of the
-**stratified bootstrap**: each replicate resamples users with replacement *within* each seed and
-keeps every seed, so the seed-to-seed variation is kept as it is (Agarwal et al., 2021, "Deep RL at
-the edge of the statistical precipice"). Resamples come from ``numpy.random.default_rng(seed)``:
-the same data and seed give the same interval, bit for bit.
+computed on all values pooled; its 95% confidence interval is a percentile interval of a
+**two-level bootstrap**: each replicate draws the seeds with replacement, then the users with
+replacement within each drawn seed, so the interval holds both what users differ by and what
+seeds (an agent's training run, the random streams) differ by — the variation Agarwal et al.
+(2021, "Deep RL at the edge of the statistical precipice") warn a report must not hide. With one
+seed it is the ordinary bootstrap over users. Resamples come from
+``numpy.random.default_rng(seed)``: the same data and seed give the same interval, bit for bit.
 
 - `iqm`: the interquartile mean, the mean of the middle 50% (``scipy.stats.trim_mean(x, 0.25)``),
   robust to outlying users and still efficient;
-- `probability_of_improvement`: P(X > Y) for a random user of agent X and one of agent Y under the
-  same seed (ties count one half; the Mann-Whitney U statistic over ``n·m``), averaged over seeds.
-  Identical samples give exactly 0.5.
+- `probability_of_improvement`: P(X > Y) for the same user under the same seed (the benchmark's
+  design is paired: both agents meet each test user with the same random stream), ties counting
+  one half, averaged over users and then over seeds. Identical samples give exactly 0.5.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-Statistic = Callable[[np.ndarray], np.ndarray]  # (R, N) -> (R,), along axis 1
+Statistic = Callable[[np.ndarray], np.ndarray]  # (R, N) with NaN padding -> (R,), along axis 1
 
 
 def iqm(values: np.ndarray | Sequence[float], axis: int | None = None) -> Any:
@@ -32,11 +34,17 @@ def iqm(values: np.ndarray | Sequence[float], axis: int | None = None) -> Any:
 
 
 def _mean(x: np.ndarray) -> np.ndarray:
-    return x.mean(axis=1)
+    return np.nanmean(x, axis=1)
 
 
 def _iqm(x: np.ndarray) -> np.ndarray:
-    return np.asarray(iqm(x, axis=1))
+    """`iqm` of each row's non-NaN values (rows of unequal counts, NaN-padded), vectorised."""
+    ordered = np.sort(x, axis=1)  # NaN last
+    count = (~np.isnan(ordered)).sum(axis=1)
+    cut = (0.25 * count).astype(np.int64)  # as trim_mean: int(proportion * n) from each end
+    running = np.concatenate([np.zeros((len(x), 1)), np.cumsum(np.nan_to_num(ordered), axis=1)], axis=1)
+    rows = np.arange(len(x))
+    return (running[rows, count - cut] - running[rows, cut]) / (count - 2 * cut)
 
 
 STATISTICS: dict[str, Statistic] = {"mean": _mean, "iqm": _iqm}
@@ -53,18 +61,40 @@ def clean_strata(strata: Sequence[np.ndarray | Sequence[float]]) -> list[np.ndar
     return out
 
 
+def _padded(strata: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The strata as rows of an ``(S, n_max)`` NaN-padded array, and their lengths."""
+    lengths = np.array([len(s) for s in strata])
+    padded = np.full((len(strata), int(lengths.max())), np.nan)
+    for row, stratum in enumerate(strata):
+        padded[row, : len(stratum)] = stratum
+    return padded, lengths
+
+
+def _resample(n_strata: int, lengths: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple:
+    """Two-level bootstrap indices: ``(n_boot, S)`` drawn strata, ``(n_boot, S, n_max)`` positions
+    within them, and the mask of positions inside each drawn stratum."""
+    drawn = rng.integers(0, n_strata, size=(n_boot, n_strata))
+    size = lengths[drawn]
+    n_max = int(lengths.max())
+    position = (rng.random((n_boot, n_strata, n_max)) * size[..., None]).astype(np.int64)
+    inside = np.arange(n_max) < size[..., None]
+    return drawn, position, inside
+
+
 def bootstrap_replicates(
     strata: Sequence[np.ndarray], statistics: Sequence[Statistic], *, n_boot: int = 2000, seed: int = 0
 ) -> list[np.ndarray]:
-    """``n_boot`` stratified-bootstrap replicates of each statistic, ``[(n_boot,), ...]``."""
+    """``n_boot`` two-level bootstrap replicates (seeds, then users) of each statistic."""
     if not strata:
         raise ValueError("no data to bootstrap: every stratum is empty")
     rng = np.random.default_rng(seed)
-    resampled = np.concatenate([s[rng.integers(0, len(s), size=(n_boot, len(s)))] for s in strata], axis=1)
+    padded, lengths = _padded(strata)
+    drawn, position, inside = _resample(len(strata), lengths, n_boot, rng)
+    resampled = np.where(inside, padded[drawn[..., None], position], np.nan).reshape(n_boot, -1)
     return [np.asarray(statistic(resampled), dtype=np.float64) for statistic in statistics]
 
 
-def stratified_bootstrap_ci(
+def bootstrap_ci(
     strata: Sequence[np.ndarray | Sequence[float]],
     statistic: str | Statistic = "mean",
     *,
@@ -73,7 +103,7 @@ def stratified_bootstrap_ci(
     level: float = 0.95,
 ) -> tuple[float, float]:
     """The percentile interval of a statistic (``"mean"``, ``"iqm"`` or a function of an ``(R, N)``
-    array along axis 1) under the stratified bootstrap."""
+    NaN-padded array along axis 1) under the two-level bootstrap."""
     function = STATISTICS[statistic] if isinstance(statistic, str) else statistic
     (replicates,) = bootstrap_replicates(clean_strata(strata), [function], n_boot=n_boot, seed=seed)
     tail = 100 * (1 - level) / 2
@@ -84,7 +114,7 @@ def stratified_bootstrap_ci(
 def summarize(
     strata: Sequence[np.ndarray | Sequence[float]], *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
 ) -> dict[str, float | int | None]:
-    """Mean and IQM of the pooled values with stratified-bootstrap intervals (the same resamples
+    """Mean and IQM of the pooled values with two-level bootstrap intervals (the same resamples
     for both), the number of values and of strata. All None when there is no value."""
     clean = clean_strata(strata)
     if not clean:
@@ -115,21 +145,12 @@ def summarize(
     }
 
 
-def _u_fraction(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """P(X > Y) + P(X = Y) / 2 along the last axis, from ranks: ``(U_x) / (n m)``; ``x`` ``(..., n)``,
-    ``y`` ``(..., m)``."""
-    n, m = x.shape[-1], y.shape[-1]
-    ranks = sps.rankdata(np.concatenate([x, y], axis=-1), axis=-1)
-    u = ranks[..., :n].sum(axis=-1) - n * (n + 1) / 2
-    return np.asarray(u / (n * m), dtype=np.float64)
-
-
 def probability_of_improvement(
     x_strata: Sequence[np.ndarray | Sequence[float]], y_strata: Sequence[np.ndarray | Sequence[float]]
 ) -> float:
-    """P(X > Y) within each stratum (seed), averaged over strata; the strata are paired by position."""
-    pairs = _paired(x_strata, y_strata)
-    return float(np.mean([_u_fraction(x, y) for x, y in pairs]))
+    """P(X > Y) for the same user (ties one half), averaged over users, then over strata (seeds);
+    ``x_strata[k][u]`` and ``y_strata[k][u]`` are the same user under the same seed."""
+    return float(np.mean([_wins(x - y).mean() for x, y in _paired(x_strata, y_strata)]))
 
 
 def probability_of_improvement_ci(
@@ -140,39 +161,47 @@ def probability_of_improvement_ci(
     seed: int = 0,
     level: float = 0.95,
 ) -> dict[str, float]:
-    """`probability_of_improvement` with a stratified-bootstrap percentile interval (X's and Y's
-    users resampled independently within each seed)."""
+    """`probability_of_improvement` with a two-level bootstrap percentile interval (seeds, then
+    users, each user keeping both agents' values)."""
     pairs = _paired(x_strata, y_strata)
-    rng = np.random.default_rng(seed)
-    replicates = np.zeros(n_boot)
-    for x, y in pairs:
-        xs = x[rng.integers(0, len(x), size=(n_boot, len(x)))]
-        ys = y[rng.integers(0, len(y), size=(n_boot, len(y)))]
-        replicates += _u_fraction(xs, ys)
-    replicates /= len(pairs)
+    wins = [_wins(x - y) for x, y in pairs]
+    padded, lengths = _padded(wins)
+    drawn, position, inside = _resample(len(wins), lengths, n_boot, np.random.default_rng(seed))
+    per_stratum = np.nanmean(np.where(inside, padded[drawn[..., None], position], np.nan), axis=2)
+    replicates = per_stratum.mean(axis=1)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(replicates, [tail, 100 - tail])
     return {
-        "probability": float(np.mean([_u_fraction(x, y) for x, y in pairs])),
+        "probability": float(np.mean([w.mean() for w in wins])),
         "low": float(low),
         "high": float(high),
     }
 
 
+def _wins(difference: np.ndarray) -> np.ndarray:
+    return (difference > 0) + 0.5 * (difference == 0)
+
+
 def _paired(
     x_strata: Sequence[np.ndarray | Sequence[float]], y_strata: Sequence[np.ndarray | Sequence[float]]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per stratum, the users with a value for both agents (NaN: undefined for that user)."""
     if len(x_strata) != len(y_strata):
         raise ValueError(
             f"probability of improvement needs the same strata (seeds) for both agents, got "
             f"{len(x_strata)} and {len(y_strata)}"
         )
     pairs = []
-    for x, y in zip(x_strata, y_strata, strict=True):
+    for k, (x, y) in enumerate(zip(x_strata, y_strata, strict=True)):
         xa, ya = np.asarray(x, dtype=np.float64).reshape(-1), np.asarray(y, dtype=np.float64).reshape(-1)
-        xa, ya = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
-        if len(xa) and len(ya):
-            pairs.append((xa, ya))
+        if len(xa) != len(ya):
+            raise ValueError(
+                f"probability of improvement pairs users: stratum {k} has {len(xa)} values for one "
+                f"agent and {len(ya)} for the other"
+            )
+        both = ~np.isnan(xa) & ~np.isnan(ya)
+        if both.any():
+            pairs.append((xa[both], ya[both]))
     if not pairs:
         raise ValueError("probability of improvement: no stratum has values for both agents")
     return pairs

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from recgym.benchmarks.stats import (
+    STATISTICS,
     band,
+    bootstrap_ci,
+    bootstrap_replicates,
     iqm,
     probability_of_improvement,
     probability_of_improvement_ci,
-    stratified_bootstrap_ci,
     summarize,
 )
 
@@ -22,17 +24,34 @@ def test_iqm_is_the_mean_of_the_middle_half():
 def test_bootstrap_is_deterministic_given_the_seed():
     rng = np.random.default_rng(1)
     strata = [rng.normal(size=40), rng.normal(1.0, size=40)]
-    first = stratified_bootstrap_ci(strata, "iqm", n_boot=500, seed=3)
-    assert stratified_bootstrap_ci(strata, "iqm", n_boot=500, seed=3) == first
-    assert stratified_bootstrap_ci(strata, "iqm", n_boot=500, seed=4) != first
-    low, high = stratified_bootstrap_ci(strata, "mean", n_boot=500, seed=3)
+    first = bootstrap_ci(strata, "iqm", n_boot=500, seed=3)
+    assert bootstrap_ci(strata, "iqm", n_boot=500, seed=3) == first
+    assert bootstrap_ci(strata, "iqm", n_boot=500, seed=4) != first
+    low, high = bootstrap_ci(strata, "mean", n_boot=500, seed=3)
     assert low < np.concatenate(strata).mean() < high
 
 
-def test_bootstrap_keeps_the_strata():
-    # Users are resampled within each seed: a seed of zeros and a seed of tens always average to 5.
-    assert stratified_bootstrap_ci([[0.0, 0.0, 0.0], [10.0, 10.0, 10.0]], n_boot=200) == (5.0, 5.0)
-    # Pooled without strata the same six values would give replicates away from 5.
+def test_bootstrap_resamples_seeds_then_users():
+    # Seeds that disagree widen the interval even when users within a seed agree: replicates draw
+    # the two seeds with replacement (means 0, 5 or 10).
+    (replicates,) = bootstrap_replicates([np.zeros(3), np.full(3, 10.0)], [STATISTICS["mean"]], n_boot=400)
+    assert set(np.unique(replicates)) == {0.0, 5.0, 10.0}
+    low, high = bootstrap_ci([np.zeros(30), np.full(30, 10.0), np.full(30, 20.0)], n_boot=2000)
+    assert low < 5.0 and high > 15.0
+    # One seed: the ordinary bootstrap over users.
+    low, high = bootstrap_ci([np.arange(100.0)], n_boot=2000)
+    assert low == pytest.approx(49.5 - 1.96 * 29.0 / 10, abs=1.5) and high == pytest.approx(55.2, abs=1.5)
+
+
+def test_vectorised_iqm_matches_scipy_on_rows_of_unequal_length():
+    from recgym.benchmarks.stats import _iqm
+
+    rng = np.random.default_rng(0)
+    rows = [rng.normal(size=n) for n in (4, 5, 9, 17, 100)]
+    padded = np.full((len(rows), 100), np.nan)
+    for i, row in enumerate(rows):
+        padded[i, : len(row)] = row
+    np.testing.assert_allclose(_iqm(padded), [iqm(row) for row in rows])
 
 
 def test_summarize_drops_undefined_values_and_reports_counts():
@@ -43,16 +62,26 @@ def test_summarize_drops_undefined_values_and_reports_counts():
 
 
 def test_probability_of_improvement_by_hand():
-    # x = [2, 3] vs y = [1, 2]: 2>1, 2=2 (one half), 3>1, 3>2 -> 3.5 / 4
-    assert probability_of_improvement([[2.0, 3.0]], [[1.0, 2.0]]) == pytest.approx(0.875)
+    # paired by user: 2>1, 3>2 -> 1; a tie counts one half; NaN users are left out
+    assert probability_of_improvement([[2.0, 3.0]], [[1.0, 2.0]]) == 1.0
+    assert probability_of_improvement([[2.0, 3.0, 1.0, np.nan]], [[1.0, 3.0, 4.0, 0.0]]) == pytest.approx(0.5)
+    # X beats Y by a little for every user: 1, whatever the spread between users
+    users = np.random.default_rng(1).normal(size=94)
+    result = probability_of_improvement_ci([users + 0.5], [users], n_boot=300)
+    assert result == {"probability": 1.0, "low": 1.0, "high": 1.0}
     # averaged over strata: 1.0 in the first seed, 0.0 in the second
     assert probability_of_improvement([[5.0], [0.0]], [[1.0], [1.0]]) == pytest.approx(0.5)
     sample = np.random.default_rng(0).normal(size=30)
     assert probability_of_improvement([sample, sample], [sample, sample]) == 0.5
     result = probability_of_improvement_ci([sample], [sample], n_boot=300, seed=0)
-    assert result["probability"] == 0.5 and result["low"] < 0.5 < result["high"]
+    assert result == {"probability": 0.5, "low": 0.5, "high": 0.5}  # every user ties
+    other = np.random.default_rng(2).normal(size=30)
+    result = probability_of_improvement_ci([sample], [other], n_boot=300, seed=0)
+    assert result["low"] < result["probability"] < result["high"] and result["low"] < 0.5 < result["high"]
     with pytest.raises(ValueError, match="same strata"):
         probability_of_improvement([[1.0]], [[1.0], [2.0]])
+    with pytest.raises(ValueError, match="stratum 0 has 2 values for one agent and 1"):
+        probability_of_improvement([[1.0, 2.0]], [[1.0]])
 
 
 def test_band_pools_strata():
