@@ -196,6 +196,13 @@ class Agent(ABC):
         return ratings * taken  # rating (and, for Elicitation, the answer itself)
 
 
+def training_seed(seed: int) -> int:
+    """The reset seed of an agent's training environments. Vector environments seed user ``i``
+    with ``s + i``, so training at seeds 0 and 1 with ``s = seed`` would share all but one user's
+    stream; a hash of the seed keeps different seeds' training runs apart."""
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+
+
 def top_allowed(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` highest-scoring allowed items per row, best first, ``(B, k)``; vectorised."""
     masked = np.where(allowed, scores, -np.inf)

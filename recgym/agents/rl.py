@@ -33,7 +33,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from recgym.agents.base import Agent, Responses, top_allowed
+from recgym.agents.base import Agent, Responses, top_allowed, training_seed
 from recgym.agents.checks import check_float, check_int
 from recgym.envs.context import EnvContext, env_context
 
@@ -190,7 +190,7 @@ class GenreRL(Agent):
         )
         try:
             self.bind(env_context(env), self.n_envs)
-            observation, _ = env.reset(seed=self.seed)
+            observation, _ = env.reset(seed=training_seed(self.seed))
             starting = np.ones(self.n_envs, dtype=bool)
             restarted = np.zeros(self.n_envs, dtype=bool)
             returns, finished, curve = np.zeros(self.n_envs), [], []

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 
-from recgym.agents.base import Agent, AgentError
+from recgym.agents.base import Agent, AgentError, training_seed
 from recgym.agents.checks import check_float, check_int
 from recgym.envs.context import EnvContext, env_context
 
@@ -100,7 +100,7 @@ class SB3Agent(Agent):
                     learning_rate=self.learning_rate,
                     gamma=self.gamma,
                     policy_kwargs={"net_arch": list(self.net_arch)},
-                    seed=self.seed,
+                    seed=training_seed(self.seed),
                     device="cpu",
                     verbose=0,
                     **options,

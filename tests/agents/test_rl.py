@@ -120,3 +120,13 @@ def test_q_learning_after_a_small_fit_is_not_worse_than_random_on_engagement():
     d = learned - random
     low = d.mean() - 1.96 * d.std(ddof=1) / np.sqrt(len(d))
     assert low > 0, (learned.mean(), random.mean())
+
+
+def test_training_runs_at_different_seeds_share_no_user_stream():
+    from recgym.agents.base import training_seed
+
+    seeds = [training_seed(s) for s in range(10)]
+    # vector training envs seed user i with s + i: 64 users at seeds 0..9 must not overlap
+    streams = [set(range(s, s + 64)) for s in seeds]
+    assert all(not (a & b) for i, a in enumerate(streams) for b in streams[i + 1 :])
+    assert training_seed(3) == training_seed(3)
