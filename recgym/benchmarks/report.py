@@ -486,7 +486,7 @@ def render_markdown(
                 f"Probability of improvement, {comparison['label']}: P({comparison['candidate']} > "
                 f"{comparison['baseline']}) = {comparison['probability']:.3f} [{comparison['low']:.3f}, "
                 f"{comparison['high']:.3f}] over {len(comparison['seeds'])} seeds "
-                f"(a random test user's {score})."
+                f"(the same test user and seed, by {score})."
             )
         if data["comparisons"]:
             lines.append("")

@@ -32,6 +32,10 @@ are required)::
     candidates = ["meta-greedy", "meta-ucb"]   # the best of these (labels or registry names) ...
     baselines = ["thompson", "linucb"]         # ... against the best of these
 
+``batch`` is part of the protocol, not only a memory knob: agents that pool what they learn
+across users (item bandits, Q-tables) start afresh in each batch of users, so a batch of 10 and
+all users at once are different experiments (both recorded with the cell).
+
 The benchmark sets ``users`` itself (``"train"`` for `Agent.fit`, ``"test"`` for evaluation), so a
 suite may not. Agent names are *not* checked against the registry here: an unknown agent becomes a
 failed cell with its error in the report, so a suite written for agents still to come loads today.
