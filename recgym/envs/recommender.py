@@ -78,8 +78,8 @@ class FoldInRecommender:
 
         def rmse(recommender: FoldInRecommender) -> float:
             scores = recommender.scores(features, items, ratings, answered)
-            predicted = np.take_along_axis(scores, query_items, axis=1)
-            return float(np.sqrt(np.mean((np.clip(predicted, 1, 5) - query_ratings) ** 2)))
+            predicted = np.clip(np.take_along_axis(scores, query_items, axis=1), *world.data.rating_scale)
+            return float(np.sqrt(np.mean((predicted - query_ratings) ** 2)))
 
         return min(candidates, key=rmse)
 
