@@ -52,9 +52,10 @@ class ItemBias:
         bias = torch.as_tensor(sums / (counts + shrinkage), dtype=torch.float32)
         return cls(mu, bias, (float(train.rating_scale[0]), float(train.rating_scale[1])))
 
-    def scores(self, batch_size: int) -> Tensor:
-        lo, hi = self.rating_range
-        return (self.global_mean + self.item_bias).clamp(lo, hi).expand(batch_size, -1)
+    def scores(self, batch_size: int, *, clip: bool = True) -> Tensor:
+        """Predicted ratings ``[batch_size, n_items]`` (clipped to the scale unless ``clip=False``)."""
+        out = self.global_mean + self.item_bias
+        return (out.clamp(*self.rating_range) if clip else out).expand(batch_size, -1)
 
     def save(self, directory: str | Path) -> Path:
         config = {"global_mean": self.global_mean, "rating_range": list(self.rating_range)}
@@ -156,12 +157,12 @@ class MFFoldIn:
         sol = torch.linalg.solve(gram, torch.einsum("bnm,bn->bm", x, y)).float()
         return sol[:, :-1], sol[:, -1]
 
-    def scores(self, items: Tensor, ratings: Tensor, mask: Tensor) -> Tensor:
-        """Predicted ratings ``[B, n_items]`` after folding in each user's support ratings."""
+    def scores(self, items: Tensor, ratings: Tensor, mask: Tensor, *, clip: bool = True) -> Tensor:
+        """Predicted ratings ``[B, n_items]`` after folding in each user's support ratings (clipped
+        to the scale unless ``clip=False``)."""
         vec, bias = self.fold_in(items, ratings, mask)
-        lo, hi = self.rating_range
         out = self.global_mean + self.item_bias[None, :] + bias[:, None] + vec @ self.item_factors.T
-        return out.clamp(lo, hi)
+        return out.clamp(*self.rating_range) if clip else out
 
     def save(self, directory: str | Path) -> Path:
         config = {

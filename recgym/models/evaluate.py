@@ -62,21 +62,21 @@ def embedding_scorer(model: EmbeddingModel) -> Scorer:
         users = model.adapt(
             tasks.support_items, tasks.support_ratings, tasks.support_mask, tasks.user_features
         )
-        return users.predict()
+        return users.predict(clip=False)
 
     return score
 
 
 def mf_scorer(model: MFFoldIn) -> Scorer:
     def score(tasks: TaskBatch) -> tuple[Tensor, Tensor | None]:
-        return model.scores(tasks.support_items, tasks.support_ratings, tasks.support_mask), None
+        return model.scores(tasks.support_items, tasks.support_ratings, tasks.support_mask, clip=False), None
 
     return score
 
 
 def item_bias_scorer(model: ItemBias) -> Scorer:
     def score(tasks: TaskBatch) -> tuple[Tensor, Tensor | None]:
-        return model.scores(len(tasks)), None
+        return model.scores(len(tasks), clip=False), None
 
     return score
 
@@ -107,11 +107,17 @@ def user_columns(
     *,
     like_threshold: float = 4.0,
     rating_step: float = 1.0,
+    rating_range: tuple[float, float] | None = None,
     top_n: int = 10,
     ndcg_at: int = 3,
 ) -> Columns:
-    """Per-user sums from which every metric is computed (see the module docstring)."""
-    mean = mean.detach().float().cpu()
+    """Per-user sums from which every metric is computed (see the module docstring).
+
+    ``mean`` may be raw scores: predictions are clipped to ``rating_range`` for the rating metrics,
+    while Recall@10 ranks the raw scores (clipping would tie every item above the scale's top).
+    """
+    raw = mean.detach().float().cpu()
+    mean = raw if rating_range is None else raw.clamp(*rating_range)
     tasks = tasks.to("cpu")
     pred = mean.gather(1, tasks.query_items)
     truth = tasks.query_ratings
@@ -132,7 +138,7 @@ def user_columns(
         idcg = (gain(ideal) * discount).sum(1)
         cols[name] = torch.where(idcg > 0, dcg / idcg.clamp_min(1e-12), torch.zeros_like(dcg)).numpy()
     # Recall@10 over the catalog, support items excluded.
-    ranked = mean.clone()
+    ranked = raw.clone()
     ranked.scatter_add_(1, tasks.support_items, torch.where(tasks.support_mask, -torch.inf, 0.0))
     top = torch.topk(ranked, k=min(top_n, ranked.shape[1]), dim=1).indices
     liked = truth >= like_threshold
@@ -238,8 +244,10 @@ def evaluate_scorers(
     ks: Sequence[int] = KS,
     like_threshold: float = 4.0,
     rating_step: float = 1.0,
+    rating_range: tuple[float, float] | None = None,
 ) -> dict[str, dict[int, Columns]]:
-    """Per-user columns for every model and K on one seed's tasks."""
+    """Per-user columns for every model and K on one seed's tasks (scores clipped to
+    ``rating_range`` for the rating metrics, ranked raw for recall)."""
     out: dict[str, dict[int, Columns]] = {name: {} for name in scorers}
     for k in ks:
         part = tasks.with_k(k)
@@ -247,7 +255,12 @@ def evaluate_scorers(
             with torch.no_grad():
                 mean, std = scorer(part)
             out[name][k] = user_columns(
-                mean, std, part, like_threshold=like_threshold, rating_step=rating_step
+                mean,
+                std,
+                part,
+                like_threshold=like_threshold,
+                rating_step=rating_step,
+                rating_range=rating_range,
             )
     return out
 

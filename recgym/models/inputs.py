@@ -68,6 +68,14 @@ def prepare_inputs(data: RatingData, split: UserSplit, *, text: bool) -> ModelIn
     )
 
 
+def like_level(levels: np.ndarray, lo: float, hi: float) -> float:
+    """The rating from which a user likes an item: the smallest rating level at or above three
+    quarters of the scale (4 of 1..5; 4.0, not 3.875, on a half-star 0.5..5 scale)."""
+    above = np.asarray(levels, dtype=np.float64)
+    above = above[above >= lo + 0.75 * (hi - lo) - 1e-9]
+    return float(above.min()) if len(above) else float(hi)
+
+
 def build_net(inputs: ModelInputs, config: MetaConfig, *, use_text: bool) -> RecNet:
     """A freshly initialised network (weights drawn from ``torch.Generator`` seeded by ``config.seed``)."""
     data, train = inputs.data, inputs.train
@@ -87,7 +95,7 @@ def build_net(inputs: ModelInputs, config: MetaConfig, *, use_text: bool) -> Rec
         rating_min=float(lo),
         rating_max=float(hi),
         rating_step=step,
-        like_threshold=float(min(hi, 4.0 if (lo, hi) == (1.0, 5.0) else lo + 0.75 * (hi - lo))),
+        like_threshold=like_level(values, lo, hi),
         inner_lr=config.inner_lr,
     )
     generator = torch.Generator().manual_seed(config.seed)

@@ -194,12 +194,15 @@ class AdaptedUsers:
         return len(self.user_features)
 
     @torch.no_grad()
-    def predict(self, items: Tensor | None = None, *, chunk: int = 256) -> tuple[Tensor, Tensor]:
+    def predict(
+        self, items: Tensor | None = None, *, chunk: int = 256, clip: bool = True
+    ) -> tuple[Tensor, Tensor]:
         """``(mean, std)`` predicted ratings, each ``[B, n]``.
 
         ``items`` is ``None`` (the whole catalog), ``[n]`` (the same items for every user) or
-        ``[B, n]``. The mean is clipped to the rating scale; ``std`` is the calibrated predictive
-        standard deviation (see `recgym.models.uncertainty`).
+        ``[B, n]``. The mean is clipped to the rating scale (``clip=False`` keeps the raw score,
+        which ranks items without ties at the ends of the scale); ``std`` is the calibrated
+        predictive standard deviation (see `recgym.models.uncertainty`).
         """
         net, config = self.model.net, self.model.config
         if items is None:
@@ -216,7 +219,7 @@ class AdaptedUsers:
             mean, phi = predict_fast(net, params, fast, self.user_features[part], its)
             if config.adapt == "user_embedding" and items.dim() == 1:
                 phi = phi[0]  # the same item features for every user
-            means.append(mean.clamp(config.rating_min, config.rating_max))
+            means.append(mean.clamp(config.rating_min, config.rating_max) if clip else mean)
             stds.append(predictive_std(phi, self.covariance[part], self.model.calibration.noise_std))
         if not means:
             n = items.shape[-1]

@@ -198,6 +198,7 @@ def evaluate_suite(
                 ks=ks,
                 like_threshold=config.like_threshold if config else 4.0,
                 rating_step=config.rating_step if config else 1.0,
+                rating_range=(float(data.rating_scale[0]), float(data.rating_scale[1])),
             )
         )
     names = [n for n in per_seed[0] if all(n in p for p in per_seed)]

@@ -1,8 +1,9 @@
 """Fit a named dataset's simulator once, then reuse it from the cache.
 
 Worlds are cached beside the data (``$RECGYM_DATA_DIR/simulators/``), keyed by dataset, family,
-seed, the data's content checksum and the save-format version, so a changed dataset or recgym
-release never reuses a stale world. Writes go to a staging directory renamed into place.
+user spread, seed, the data's content checksum, the fitting version (`FIT_VERSION`) and the
+save-format version, so a changed dataset or fitting procedure never reuses a stale world.
+Writes go to a staging directory renamed into place.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from pathlib import Path
 
 from recgym.data import cache_root, load
 from recgym.data.fetch import DATASETS
+from recgym.simulators.families import FIT_VERSION, fit_simulator
 from recgym.simulators.families import family as family_spec
-from recgym.simulators.families import fit_simulator
 from recgym.simulators.tabular import FORMAT_VERSION, TabularSimulator
 
 
 def world_dir(dataset: str, family: str, seed: int, user_spread: float = 0.0) -> Path:
     checksum = DATASETS[dataset].checksum[:12] if dataset in DATASETS else "local"
     spread = f"-spread{user_spread:g}" if user_spread else ""
-    return cache_root() / "simulators" / f"{dataset}-{family}{spread}-seed{seed}-{checksum}-v{FORMAT_VERSION}"
+    name = f"{dataset}-{family}{spread}-seed{seed}-{checksum}-fit{FIT_VERSION}-v{FORMAT_VERSION}"
+    return cache_root() / "simulators" / name
 
 
 def load_or_fit(

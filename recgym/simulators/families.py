@@ -36,6 +36,9 @@ from recgym.simulators.ordinal import MIN_NOISE, calibrate_thresholds, fit_noise
 from recgym.simulators.population import UserDensity
 from recgym.simulators.tabular import TabularSimulator
 
+#: Bump when a change to fitting changes the worlds it produces: cached worlds carry it in their name.
+FIT_VERSION = 2
+
 
 class ScoreModel(Protocol):
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray: ...
@@ -139,7 +142,9 @@ def fit_simulator(
     model = fit(np.arange(data.n_ratings), best)
     scores = model.table()
     residuals = r - scores[u, i]
-    noise = fit_noise(residuals, u, data.n_users, inflation=(val_rmse / train_rmse) ** 2)
+    levels = np.unique(data.rating)
+    step = float(np.min(np.diff(levels))) if len(levels) > 1 else 1.0
+    noise = fit_noise(residuals, u, data.n_users, inflation=(val_rmse / train_rmse) ** 2, step=step)
     if user_spread > 0:
         if not hasattr(model, "posterior_draw"):
             raise SimulatorError(
@@ -150,7 +155,6 @@ def fit_simulator(
         scores = scores + np.float32(np.sqrt(user_spread)) * deviation
         noise = np.sqrt(np.maximum(noise.astype(np.float64) ** 2 - user_spread * variance, MIN_NOISE**2))
         noise = noise.astype(np.float32)
-    levels = np.unique(data.rating)
     thresholds = calibrate_thresholds(scores[u, i], noise[u], r, levels)
     awareness = fit_awareness(u, i, scores)
     features, _ = data.user_features()

@@ -92,3 +92,23 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_mean():
     diff = paired_difference(cols, cols, "mae", bootstrap_indices(n, n_boot=50))
     assert diff == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0}
     assert "mae" in format_table(a)
+
+
+def test_recall_ranks_raw_scores_and_rating_metrics_clip_them():
+    """Scores above the scale's top must not tie: the liked query item scored 7 beats 12 items at 5.5."""
+    n_items = 20
+    tasks = one_user_tasks([0, 1], [5.0, 2.0])
+    raw = torch.full((1, n_items), 5.5)
+    raw[0, 0] = 7.0  # the liked film: clipped, it would tie with the 5.5s and could miss the top 10
+    raw[0, 1] = 0.0
+    cols = user_columns(raw, None, tasks, rating_range=(1.0, 5.0))
+    assert cols["recall"][0] == 1.0
+    assert cols["abs"][0] == pytest.approx(0.0 + 1.0)  # 7 clipped to 5 (exact); 0 clipped to 1
+
+
+def test_like_level_is_a_rating_level():
+    from recgym.models.inputs import like_level
+
+    assert like_level(np.arange(1.0, 6.0), 1.0, 5.0) == 4.0
+    assert like_level(np.arange(0.5, 5.01, 0.5), 0.5, 5.0) == 4.0  # not 3.875
+    assert like_level(np.arange(1.0, 11.0), 1.0, 10.0) == 8.0

@@ -107,3 +107,31 @@ def test_bad_fit_arguments(synthetic):
         fit_simulator(data.select(np.arange(5)))
     with pytest.raises(SimulatorError, match="grid is empty"):
         fit_simulator(data, grid=[])
+
+
+def test_noise_on_a_half_star_scale_subtracts_the_half_star_rounding():
+    """A perfect model, true noise 0.5, ratings rounded to half stars: the fitted noise is 0.5."""
+    from recgym.simulators.ordinal import fit_noise
+
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(400), 50)
+    latent = rng.uniform(1.5, 4.5, len(users))
+    ratings = np.clip(np.round((latent + rng.normal(0, 0.5, len(users))) * 2) / 2, 0.5, 5.0)
+    noise = fit_noise(ratings - latent, users, 400, step=0.5)
+    assert np.median(noise) == pytest.approx(0.5, abs=0.02)
+
+
+def test_fit_passes_the_datas_rating_step_to_the_noise(synthetic, monkeypatch):
+    import dataclasses
+
+    import recgym.simulators.families as families
+
+    data, _ = synthetic
+    half = dataclasses.replace(data, rating=data.rating / 2, rating_scale=(0.5, 2.5))
+    steps = []
+    real_fit_noise = families.fit_noise
+    monkeypatch.setattr(
+        families, "fit_noise", lambda *a, **kw: steps.append(kw["step"]) or real_fit_noise(*a, **kw)
+    )
+    fit_simulator(half, grid=[{"rank": 3, "reg": 0.1}])
+    assert steps == [0.5]
