@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 job=${1:-}
 case "$job" in
   main) extras="" ;;
-  test) extras="dev,sb3,text,ray" ;;
+  test) extras="dev,sb3,text,ray,rllib" ;;
   *) echo "usage: ./quickstart.sh main|test" >&2; exit 2 ;;
 esac
 

@@ -105,3 +105,13 @@ def test_ppo_beats_random_on_held_out_users(one_torch_thread):
     margin = trained.mean() - random.mean()
     se = math.sqrt(trained.var(ddof=1) / len(trained) + random.var(ddof=1) / len(random))
     assert margin - 1.96 * se > 0
+
+
+def test_rllib_ppo_example_runs_end_to_end(capsys):
+    """RLlib builds the environments from the registered id in its own workers (extra ``rllib``)."""
+    pytest.importorskip("ray.rllib", reason="the rllib extra is not installed")
+    example = load_example("train_rllib_ppo")
+    result = example.main(["--iterations", "1", "--batch", "200", "--eval-episodes", "4"])
+    assert 0 <= result["trained"] <= 10 and 0 <= result["random"] <= 10
+    assert result["episodes"] >= 4
+    assert "held-out users: PPO (RLlib)" in capsys.readouterr().out
