@@ -324,7 +324,7 @@ class RecEnv(gym.Env):
     def action_masks(self) -> np.ndarray:
         return self.kernel.action_masks()[0]
 
-    def render(self) -> str | None:
+    def render(self) -> Any:  # the text (``str``) or None; Gymnasium types it by release
         return self.kernel.describe(0) if self.render_mode == "ansi" else None
 
     def _observation(self) -> dict[str, np.ndarray]:
@@ -399,7 +399,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
     def action_masks(self) -> np.ndarray:
         return self.kernel.action_masks()
 
-    def render(self) -> tuple[str, ...] | None:
+    def render(self) -> Any:  # one text (``str``) per user, or None
         if self.render_mode != "ansi":
             return None
         return tuple(self.kernel.describe(b) for b in range(self.num_envs))
