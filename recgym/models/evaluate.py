@@ -67,6 +67,15 @@ def embedding_scorer(model: EmbeddingModel) -> Scorer:
     return score
 
 
+def without_uncertainty(scorer: Scorer) -> Scorer:
+    """The same predictions with no predictive spread (no coverage is reported for them)."""
+
+    def score(tasks: TaskBatch) -> tuple[Tensor, Tensor | None]:
+        return scorer(tasks)[0], None
+
+    return score
+
+
 def mf_scorer(model: MFFoldIn) -> Scorer:
     def score(tasks: TaskBatch) -> tuple[Tensor, Tensor | None]:
         return model.scores(tasks.support_items, tasks.support_ratings, tasks.support_mask, clip=False), None

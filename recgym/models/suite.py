@@ -38,6 +38,7 @@ from recgym.models.evaluate import (
     mf_scorer,
     paired_difference,
     summarise,
+    without_uncertainty,
 )
 from recgym.models.inputs import prepare_inputs, resolve_device, resolve_text
 from recgym.models.io import ModelFileError
@@ -123,7 +124,8 @@ def train_suite(
 
 
 def load_scorers(seed_dir: Path) -> tuple[dict[str, Scorer], EmbeddingModel | None]:
-    """The scorers of every model saved under one seed's directory (``no_adapt`` from ``transfer``)."""
+    """The scorers of every model saved under one seed's directory (``no_adapt`` from ``transfer``,
+    without an uncertainty: its calibration was fitted for the fine-tuning rule, not for this one)."""
     scorers: dict[str, Scorer] = {}
     reference: EmbeddingModel | None = None
     for name in ("meta", "meta_notext"):
@@ -135,7 +137,7 @@ def load_scorers(seed_dir: Path) -> tuple[dict[str, Scorer], EmbeddingModel | No
         transfer = EmbeddingModel.load(seed_dir / "transfer")
         reference = reference or transfer
         scorers["transfer"] = embedding_scorer(transfer)
-        scorers["no_adapt"] = embedding_scorer(transfer.with_adaptation(0))
+        scorers["no_adapt"] = without_uncertainty(embedding_scorer(transfer.with_adaptation(0)))
     if (seed_dir / "item_bias").exists():
         scorers["item_bias"] = item_bias_scorer(ItemBias.load(seed_dir / "item_bias"))
     if (seed_dir / "mf_foldin").exists():

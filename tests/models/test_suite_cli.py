@@ -17,6 +17,7 @@ def test_train_and_evaluate_a_tiny_suite(tmp_path, tiny_data):
     cell = results["meta"]["3"]["mae"]
     assert cell["ci_low"] <= cell["mean"] <= cell["ci_high"] and cell["n"] == report["units"]
     assert "coverage90" in results["meta"]["0"] and "coverage90" not in results["mf_foldin"]["0"]
+    assert "coverage90" not in results["no_adapt"]["0"]  # its calibration belongs to "transfer"
     assert results["no_adapt"]["0"]["mae"] == results["no_adapt"]["3"]["mae"]
     assert "meta-transfer" in report["paired_mae_differences"]
     png = plot_cold_start(results, tmp_path / "plots" / "curves.png")
