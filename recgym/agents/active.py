@@ -26,7 +26,7 @@ from recgym.agents.checks import check_float, check_int
 from recgym.agents.meta_model import trained_meta_model
 from recgym.data import RatingData
 from recgym.envs.context import EnvContext
-from recgym.simulators.latent_factor import FactorModel, fit_als
+from recgym.simulators.latent_factor import FactorModel, fit_als_on
 
 
 def rating_entropy(train: RatingData, levels: np.ndarray) -> np.ndarray:
@@ -44,20 +44,6 @@ def knowing_probability(train: RatingData) -> np.ndarray:
     counts = np.bincount(train.item, minlength=train.n_items).astype(np.float64)
     n_users = len(np.unique(train.user))
     return (counts + 0.5) / (n_users + 1.0)
-
-
-def fit_factors(train: RatingData, rank: int, reg: float, rng: np.random.Generator) -> FactorModel:
-    """Biased MF fitted by ALS on ``train`` (the training users' observed ratings)."""
-    return fit_als(
-        train.user.astype(np.int64),
-        train.item.astype(np.int64),
-        train.rating.astype(np.float64),
-        train.n_users,
-        train.n_items,
-        rank=rank,
-        reg=reg,
-        rng=rng,
-    )
 
 
 class ActiveLearner(Agent):
@@ -183,7 +169,9 @@ class UncertaintyAgent(ActiveLearner):
         self.prior = check_float("prior", prior, 0.0, open_low=True)
 
     def models(self, context: EnvContext) -> list[FactorModel]:
-        return [fit_factors(context.train_data, self.rank, self.reg, np.random.default_rng(self.seed))]
+        return [
+            fit_als_on(context.train_data, rank=self.rank, reg=self.reg, rng=np.random.default_rng(self.seed))
+        ]
 
     def prepare(self, context: EnvContext) -> None:
         super().prepare(context)
@@ -225,7 +213,8 @@ class CommitteeAgent(UncertaintyAgent):
         rngs = np.random.default_rng(self.seed).spawn(self.members)
         resamples = [train.select(rng.integers(train.n_ratings, size=train.n_ratings)) for rng in rngs]
         return [
-            fit_factors(sample, self.rank, self.reg, rng) for sample, rng in zip(resamples, rngs, strict=True)
+            fit_als_on(sample, rank=self.rank, reg=self.reg, rng=rng)
+            for sample, rng in zip(resamples, rngs, strict=True)
         ]
 
     def scores(self, observation: dict[str, np.ndarray]) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from recgym.agents.base import Agent, AgentError, Responses, top_allowed
 from recgym.envs.context import EnvContext
-from recgym.simulators.latent_factor import fit_als
+from recgym.simulators.latent_factor import fit_als_on
 
 
 def training_signal(context: EnvContext) -> tuple[np.ndarray, np.ndarray]:
@@ -183,16 +183,12 @@ class LinearBandit(Agent):
             with torch.no_grad():
                 vectors = net.item_vectors(torch.arange(context.n_items)).numpy().astype(np.float64)
         else:
-            train = context.train_data
-            model = fit_als(
-                train.user.astype(np.int64),
-                train.item.astype(np.int64),
-                signal,
-                train.n_users,
-                train.n_items,
+            model = fit_als_on(
+                context.train_data,
                 rank=self.rank,
                 reg=0.1,
                 rng=np.random.default_rng(self.seed),
+                targets=signal,
             )
             vectors = model.item_factors
         self.x = np.column_stack([np.ones(context.n_items), vectors])  # a user bias, then the features

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from recgym.data import support_query
-from recgym.simulators.latent_factor import fit_als, fold_in
+from recgym.simulators.latent_factor import fit_als_on, fold_in
 
 if TYPE_CHECKING:
     from recgym.envs.world import World
@@ -52,17 +52,7 @@ class FoldInRecommender:
     ) -> FoldInRecommender:
         """Fit item factors on the training users; choose the fold-in ``prior`` on the validation
         users (fold in ``n_answers`` of each one's ratings, predict 5 others; lowest RMSE wins)."""
-        train = world.train_data
-        model = fit_als(
-            train.user.astype(np.int64),
-            train.item.astype(np.int64),
-            train.rating.astype(np.float64),
-            train.n_users,
-            train.n_items,
-            rank=rank,
-            reg=reg,
-            rng=np.random.default_rng(seed),
-        )
+        model = fit_als_on(world.train_data, rank=rank, reg=reg, rng=np.random.default_rng(seed))
         candidates = [cls(model.mu, model.item_bias, model.item_factors, prior) for prior in priors]
         tasks = support_query(
             world.data, world.split.validation, k=n_answers, n_query=5, rng=np.random.default_rng(seed)

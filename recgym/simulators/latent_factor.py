@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recgym.data import RatingData
+
 
 @dataclass(frozen=True)
 class FactorModel:
@@ -106,6 +108,27 @@ def fit_als(
         b_user, p = by_user.ridge(ratings - mu - b_item[items], q, reg)
         b_item, q = by_item.ridge(ratings - mu - b_user[users], p, reg)
     return FactorModel(mu, b_user, b_item, p, q, reg)
+
+
+def fit_als_on(
+    data: RatingData,
+    *,
+    rank: int,
+    reg: float,
+    rng: np.random.Generator,
+    targets: np.ndarray | None = None,
+) -> FactorModel:
+    """`fit_als` on a `RatingData`'s ratings, or on ``targets`` (one per rating) in their place."""
+    return fit_als(
+        data.user.astype(np.int64),
+        data.item.astype(np.int64),
+        (data.rating if targets is None else targets).astype(np.float64),
+        data.n_users,
+        data.n_items,
+        rank=rank,
+        reg=reg,
+        rng=rng,
+    )
 
 
 class _Pattern:
