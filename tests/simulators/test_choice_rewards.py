@@ -25,7 +25,9 @@ def test_mnl_prefers_better_items_and_can_ignore_the_slate():
     assert probs[0].sum() < 1 and probs[1].sum() < 0.2  # a dull slate is mostly ignored
     clicks = sample_clicks(
         MultinomialLogit(),
-        np.repeat(RATING, 1000, axis=0), np.repeat(LIKE, 1000, axis=0), np.random.default_rng(0)
+        np.repeat(RATING, 1000, axis=0),
+        np.repeat(LIKE, 1000, axis=0),
+        np.random.default_rng(0),
     )
     assert clicks.sum(axis=1).max() == 1
     with pytest.raises(ValueError, match="temperature must be > 0"):
