@@ -13,17 +13,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import weakref
-from pathlib import Path
 
 import numpy as np
 
 from recgym import __version__
 from recgym.agents.base import AgentError
-from recgym.data import RatingData, UserSplit, cache_root
+from recgym.data import RatingData, UserSplit, cache_root, install_cache_entry
 from recgym.envs.context import EnvContext
 from recgym.models import EmbeddingModel, MetaConfig, ModelFileError, meta_train, prepare_inputs
 
@@ -94,14 +91,5 @@ def _load_or_train(train_data: RatingData, seed: int) -> EmbeddingModel:
     model, _ = meta_train(inputs, config, use_text=False, progress=False)
     model.info.update(seed=seed, dataset=train_data.name, source="recgym.agents.meta_model")
     model.to("cpu")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save(staging)
-        os.replace(staging, target)
-    except OSError:
-        if not target.is_dir():  # another process installed the same model meanwhile: keep theirs
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    install_cache_entry(target, model.save, target.is_dir)
     return model

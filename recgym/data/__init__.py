@@ -6,7 +6,15 @@
 """
 
 from recgym.data.errors import DataError
-from recgym.data.fetch import DATASETS, cache_root, dataset_dir, fetch, load, load_dataset
+from recgym.data.fetch import (
+    DATASETS,
+    cache_root,
+    dataset_dir,
+    fetch,
+    install_cache_entry,
+    load,
+    load_dataset,
+)
 from recgym.data.loaders import detect_format, load_directory
 from recgym.data.rating_data import RatingData
 from recgym.data.splits import SupportQuery, UserSplit, split_users, support_query
@@ -21,6 +29,7 @@ __all__ = [
     "dataset_dir",
     "detect_format",
     "fetch",
+    "install_cache_entry",
     "load",
     "load_dataset",
     "load_directory",

@@ -184,6 +184,22 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "recgym"
 
 
+def install_cache_entry(target: Path, save: Callable[[Path], object], present: Callable[[], bool]) -> None:
+    """Write a cache entry with ``save(directory)`` into a staging directory beside ``target``, then
+    rename it into place, so a reader never sees half of it; if another process installed the entry
+    meanwhile (``present()``), theirs is kept."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        save(staging)
+        os.replace(staging, target)
+    except OSError:
+        if not present():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def dataset_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise DataError(

@@ -8,12 +8,9 @@ Writes go to a staging directory renamed into place.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from recgym.data import cache_root, load
+from recgym.data import cache_root, install_cache_entry, load
 from recgym.data.fetch import DATASETS
 from recgym.simulators.families import FIT_VERSION, fit_simulator
 from recgym.simulators.families import family as family_spec
@@ -39,14 +36,5 @@ def load_or_fit(
     if (target / "world.json").is_file():
         return TabularSimulator.load(target)
     world = fit_simulator(load(dataset), family, seed=seed, user_spread=user_spread)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        world.save(staging)
-        os.replace(staging, target)
-    except OSError:
-        if not (target / "world.json").is_file():
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    install_cache_entry(target, world.save, (target / "world.json").is_file)
     return world

@@ -127,3 +127,17 @@ def test_files_placed_by_hand_as_zip_or_directory(tmp_path, cache, monkeypatch):
 def test_unknown_dataset_names_the_known_ones(cache):
     with pytest.raises(DataError, match=r"unknown dataset 'ml-99'.*movielens-100k"):
         fetch("ml-99")
+
+
+def test_install_cache_entry_is_atomic_and_keeps_an_entry_installed_meanwhile(tmp_path):
+    from recgym.data import install_cache_entry
+
+    target = tmp_path / "entry"
+    install_cache_entry(target, lambda d: (d / "a.txt").write_text("first"), target.is_dir)
+    assert (target / "a.txt").read_text() == "first"
+    # another process got there first: os.replace cannot replace a non-empty directory, theirs stays
+    install_cache_entry(target, lambda d: (d / "b.txt").write_text("second"), target.is_dir)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"] and not (target / "b.txt").exists()
+    with pytest.raises(OSError):  # the same failure with no entry in place is an error
+        install_cache_entry(target, lambda d: (d / "c.txt").write_text("third"), lambda: False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]  # no staging directory left behind
