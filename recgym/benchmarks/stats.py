@@ -70,7 +70,9 @@ def _padded(strata: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return padded, lengths
 
 
-def _resample(n_strata: int, lengths: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple:
+def _resample(
+    n_strata: int, lengths: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-level bootstrap indices: ``(n_boot, S)`` drawn strata, ``(n_boot, S, n_max)`` positions
     within them, and the mask of positions inside each drawn stratum."""
     drawn = rng.integers(0, n_strata, size=(n_boot, n_strata))
