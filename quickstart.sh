@@ -27,29 +27,29 @@ if [ ! -x .venv/bin/python ]; then
   echo "quickstart: creating .venv with $python" >&2
   "$python" -m venv .venv
 fi
-stamp=".venv/.recgym-installed-$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)-$extras"
+stamp=".venv/.recworld-installed-$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ]; then
-  echo "quickstart: installing torch (CPU build, pinned first) and recgym${extras:+[$extras]}" >&2
-  log=.venv/recgym-install.log
+  echo "quickstart: installing torch (CPU build, pinned first) and recworld${extras:+[$extras]}" >&2
+  log=.venv/recworld-install.log
   { .venv/bin/python -m pip install --disable-pip-version-check "torch==2.13.0" \
     && .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras:+[$extras]}"; } >"$log" 2>&1 \
     || { tail -n 40 "$log" >&2; echo "quickstart: installation failed; full log in $log" >&2; exit 1; }
-  rm -f .venv/.recgym-installed-*
+  rm -f .venv/.recworld-installed-*
   touch "$stamp"
 fi
 
-.venv/bin/recgym data fetch movielens-100k >/dev/null
+.venv/bin/recworld data fetch movielens-100k >/dev/null
 
 case "$job" in
   main)
     # The quick benchmark suite (minutes); rerunning resumes and keeps the finished cells.
     status=0
-    .venv/bin/recgym bench run --suite quick --out results/quick --resume || status=$?
+    .venv/bin/recworld bench run --suite quick --out results/quick --resume || status=$?
     [ -f results/quick/report.md ] && cat results/quick/report.md
     exit "$status"
     ;;
   test)
-    .venv/bin/ruff check recgym tests
+    .venv/bin/ruff check recworld tests
     .venv/bin/mypy
     .venv/bin/python -m pytest -q "${@:2}"
     ;;

@@ -1,7 +1,7 @@
 """What the training examples share: their command line, and the comparison of a trained policy
-with recgym's own ``random`` agent on the same held-out users.
+with recworld's own ``random`` agent on the same held-out users.
 
-The random agent is `recgym.agents.RandomAgent`: uniformly random among the films not shown yet in
+The random agent is `recworld.agents.RandomAgent`: uniformly random among the films not shown yet in
 the episode, and usable by stable-baselines3's ``evaluate_policy`` as it is (its ``predict``).
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from recgym.agents import make_agent
-from recgym.envs.context import env_context
+from recworld.agents import make_agent
+from recworld.envs.context import env_context
 
 
 def parse_args(

@@ -1,8 +1,8 @@
-"""Plug a hand-written user simulator into recgym.
+"""Plug a hand-written user simulator into recworld.
 
 Each user loves one genre and is lukewarm about the rest; ratings are a rounded score with noise.
-Subclassing `recgym.simulators.Simulator` and writing three methods is all it takes: expected and
-sampled ratings, like probabilities and awareness draws come from the base class, and recgym's
+Subclassing `recworld.simulators.Simulator` and writing three methods is all it takes: expected and
+sampled ratings, like probabilities and awareness draws come from the base class, and recworld's
 environments accept the object wherever they accept a fitted simulator.
 
 Run: python examples/custom_simulator.py
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from recgym.simulators import Simulator
+from recworld.simulators import Simulator
 
 
 class GenreLovers(Simulator):

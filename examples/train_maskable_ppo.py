@@ -1,15 +1,15 @@
-"""Train sb3-contrib MaskablePPO on `recgym/Engagement-v0` in subprocesses; compare it with a random policy.
+"""Train sb3-contrib MaskablePPO on `recworld/Engagement-v0` in subprocesses; compare it with a random policy.
 
 Engagement is long-horizon feedback RL: the simulated user gets bored of repeated genres, drifts
 toward what they liked, and leaves when dissatisfied, so a good policy keeps the user (and their
 likes) coming. The environment implements ``action_masks()`` itself (films shown earlier in the
 session are masked), so ``MaskablePPO`` finds the masks through ``SubprocVecEnv`` with no wrapper.
 
-The id is given as ``"recgym:recgym/Engagement-v0"``: the ``recgym:`` prefix makes each worker process
-import recgym (and so register the environments) before it builds its environment.
+The id is given as ``"recworld:recworld/Engagement-v0"``: the ``recworld:`` prefix makes each worker process
+import recworld (and so register the environments) before it builds its environment.
 
 MaskablePPO trains on the *training* users of the MovieLens-100K split and is evaluated greedily,
-with masks, on held-out *test* users; recgym's random agent meets the same users.
+with masks, on held-out *test* users; recworld's random agent meets the same users.
 
 Run: python examples/train_maskable_ppo.py [--timesteps 20000] [--seed 0]   (about a minute on 2 cores)
 """
@@ -25,7 +25,7 @@ from sb3_contrib.common.maskable.evaluation import evaluate_policy as evaluate_m
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
-ENV_ID = "recgym:recgym/Engagement-v0"
+ENV_ID = "recworld:recworld/Engagement-v0"
 # regret=False skips a catalog scan per step that only evaluation reports need.
 ENV_KWARGS: dict[str, Any] = {"reward": "like", "horizon": 30, "regret": False}
 

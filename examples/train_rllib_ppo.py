@@ -1,14 +1,14 @@
-"""Train RLlib PPO on `recgym/ColdStart-v0` and compare it with a random policy on held-out users.
+"""Train RLlib PPO on `recworld/ColdStart-v0` and compare it with a random policy on held-out users.
 
 RLlib builds the environment from its registered id, in its own worker processes; the
-``recgym:`` prefix makes Gymnasium import recgym there, so nothing is registered by hand. The only
+``recworld:`` prefix makes Gymnasium import recworld there, so nothing is registered by hand. The only
 RLlib-side setting is the one RLlib asks of every ``Dict`` observation space: its standard
 ``FlattenObservations`` connector. PPO trains on the *training* users of the MovieLens-100K split;
-RLlib's evaluation runs on held-out *test* users (``users="test"``), and recgym's ``random`` agent
+RLlib's evaluation runs on held-out *test* users (``users="test"``), and recworld's ``random`` agent
 meets test users too. Each episode: 10 recommendations, reward 1 per film rated 4 or 5.
 
 Needs the ``rllib`` extra: ``pip install -e '.[rllib]'`` (RLlib pins its own Gymnasium release,
-which recgym supports).
+which recworld supports).
 
 Run: python examples/train_rllib_ppo.py [--iterations 20] [--seed 0]   (about a minute on 2 cores)
 """
@@ -22,14 +22,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-ENV_ID = "recgym:recgym/ColdStart-v0"
+ENV_ID = "recworld:recworld/ColdStart-v0"
 ENV_KWARGS: dict[str, Any] = {"reward": "like", "horizon": 10}
 
 
 def random_returns(n_episodes: int, seed: int) -> list[float]:
-    """Returns of recgym's random agent (films not shown yet, uniformly) on held-out test users."""
-    from recgym.agents import make_agent
-    from recgym.envs.context import env_context
+    """Returns of recworld's random agent (films not shown yet, uniformly) on held-out test users."""
+    from recworld.agents import make_agent
+    from recworld.envs.context import env_context
 
     env = gym.make(ENV_ID, **ENV_KWARGS, users="test")
     agent = make_agent("random", seed=seed).bind(env_context(env), 1)

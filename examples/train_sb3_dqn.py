@@ -1,4 +1,4 @@
-"""Train stable-baselines3 DQN on `recgym/ColdStart-v0` and compare it with a random policy.
+"""Train stable-baselines3 DQN on `recworld/ColdStart-v0` and compare it with a random policy.
 
 DQN needs a ``Discrete`` action space, which ColdStart has with its default ``slate_size=1``. Here
 each episode is one new user and one recommendation (``horizon=1``): a contextual bandit, where
@@ -23,9 +23,9 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-import recgym  # noqa: F401 - registers the recgym/... environment ids
+import recworld  # noqa: F401 - registers the recworld/... environment ids
 
-ENV_ID = "recgym/ColdStart-v0"
+ENV_ID = "recworld/ColdStart-v0"
 ENV_KWARGS: dict[str, Any] = {"reward": "like", "horizon": 1}
 
 

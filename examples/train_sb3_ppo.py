@@ -1,4 +1,4 @@
-"""Train stable-baselines3 PPO on `recgym/ColdStart-v0` and compare it with a random policy.
+"""Train stable-baselines3 PPO on `recworld/ColdStart-v0` and compare it with a random policy.
 
 PPO trains on the *training* users of the MovieLens-100K split and is evaluated on held-out *test*
 users, whose ratings it never saw (the simulator's true preferences for them are hidden from it). The
@@ -23,9 +23,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-import recgym  # noqa: F401 - registers the recgym/... environment ids
+import recworld  # noqa: F401 - registers the recworld/... environment ids
 
-ENV_ID = "recgym/ColdStart-v0"
+ENV_ID = "recworld/ColdStart-v0"
 ENV_KWARGS: dict[str, Any] = {"reward": "like", "horizon": 10}
 
 

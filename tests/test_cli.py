@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from recgym.cli import main
+from recworld.cli import main
 from tests.data.formats import RATINGS, write_ml1m
 
 
@@ -25,7 +25,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "u.data").write_text("1\t2\t3\t4\n1\t2\tbad\t5\n")
     assert main(["data", "info", "--path", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("recgym: error: ") and "u.data, line 2" in err and "Traceback" not in err
+    assert err.startswith("recworld: error: ") and "u.data, line 2" in err and "Traceback" not in err
 
 
 def test_name_and_path_are_exclusive(tmp_path, capsys):

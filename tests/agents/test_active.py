@@ -7,8 +7,8 @@ import pytest
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
-from recgym.agents import AgentError, Responses, make_agent
-from recgym.envs.context import env_context
+from recworld.agents import AgentError, Responses, make_agent
+from recworld.envs.context import env_context
 
 pytestmark = pytest.mark.realdata
 
@@ -18,7 +18,7 @@ USERS = 50
 
 @pytest.fixture(scope="module")
 def elicitation():
-    return gym.make_vec("recgym/Elicitation-v0", num_envs=USERS, vectorization_mode="vector_entry_point")
+    return gym.make_vec("recworld/Elicitation-v0", num_envs=USERS, vectorization_mode="vector_entry_point")
 
 
 def episode(agent, env, seed=0):
@@ -56,7 +56,7 @@ def test_runs_through_act_without_repeating_and_deterministically(name, elicitat
 
 @pytest.mark.parametrize("name", ACTIVE)
 def test_runs_inside_stable_baselines3_evaluate_policy(name):
-    env = gym.make("recgym/Elicitation-v0", budget=4)
+    env = gym.make("recworld/Elicitation-v0", budget=4)
     agent = make_agent(name).bind(env_context(env), 1)
     rewards, lengths = evaluate_policy(agent, Monitor(env), n_eval_episodes=2, return_episode_rewards=True)
     assert lengths == [4, 4]
@@ -84,7 +84,7 @@ def test_bad_parameters_are_named_with_their_range(name, params, message):
 
 @pytest.mark.parametrize("name", ACTIVE)
 def test_recommendation_environments_are_refused(name):
-    env = gym.make("recgym/ColdStart-v0")
+    env = gym.make("recworld/ColdStart-v0")
     with pytest.raises(AgentError, match=r"does not support ColdStart environments; it supports Elicitation"):
         make_agent(name).bind(env_context(env), 1)
 
@@ -104,7 +104,7 @@ def answer(agent, item, rating, known):
 
 @pytest.mark.parametrize("name", ["uncertainty", "committee", "expected-change"])
 def test_adaptive_learners_learn_from_answers_but_not_from_dont_know(name):
-    env = gym.make("recgym/Elicitation-v0")
+    env = gym.make("recworld/Elicitation-v0")
     observation, _ = env.reset(seed=0)
     batch = {key: value[None] for key, value in observation.items()}
     agents = {case: make_agent(name).bind(env_context(env), 1) for case in ("none", "unknown", "known")}

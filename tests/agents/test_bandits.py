@@ -5,15 +5,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from recgym.agents import AGENTS, AgentError, Responses, make_agent
-from recgym.envs.context import env_context, kernel_of
+from recworld.agents import AGENTS, AgentError, Responses, make_agent
+from recworld.envs.context import env_context, kernel_of
 
 pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
 def cold_start():
-    return gym.make_vec("recgym/ColdStart-v0", num_envs=94, vectorization_mode="vector_entry_point")
+    return gym.make_vec("recworld/ColdStart-v0", num_envs=94, vectorization_mode="vector_entry_point")
 
 
 def feed(agent, items, signals, ratings=None):
@@ -89,7 +89,7 @@ def test_epsilon_greedy_agrees_with_mabwiser_when_greedy_and_explores_at_its_rat
 
 
 def test_thompson_posteriors_match_the_closed_form(cold_start):
-    context = env_context(gym.make("recgym/ColdStart-v0", reward="like"))
+    context = env_context(gym.make("recworld/ColdStart-v0", reward="like"))
     agent = make_agent("thompson", prior_strength=4.0).bind(context, 1)
     alpha0, beta0 = (p.copy() for p in agent.posterior_parameters())
     feed(agent, [7, 7, 7, 9], [1.0, 0.0, 1.0, 0.0])
@@ -180,7 +180,7 @@ def test_bad_agent_arguments_are_named(name, params, message):
 
 
 def test_agents_refuse_environments_they_cannot_handle():
-    elicitation = env_context(gym.make("recgym/Elicitation-v0"))
+    elicitation = env_context(gym.make("recworld/Elicitation-v0"))
     with pytest.raises(
         AgentError, match="agent 'linucb' does not support Elicitation environments; it supports"
     ):
@@ -188,14 +188,14 @@ def test_agents_refuse_environments_they_cannot_handle():
     with pytest.raises(AgentError, match="not bound"):
         make_agent("random").act({"progress": np.zeros((1, 1))})
     with pytest.raises(AgentError, match="needs the environment"):
-        oracle = make_agent("oracle").bind(env_context(gym.make("recgym/ColdStart-v0")), 1)
+        oracle = make_agent("oracle").bind(env_context(gym.make("recworld/ColdStart-v0")), 1)
         oracle.choose({}, np.ones((1, 1682), dtype=bool))
 
 
 def test_agents_work_inside_stable_baselines3_evaluate_policy():
     from stable_baselines3.common.evaluation import evaluate_policy
 
-    env = gym.make("recgym/ColdStart-v0", horizon=10)
+    env = gym.make("recworld/ColdStart-v0", horizon=10)
     for name in ("popularity", "linucb", "meta-greedy"):
         agent = make_agent(name).bind(env_context(env), 1)
         mean, _ = evaluate_policy(agent, env, n_eval_episodes=3, warn=False)
@@ -214,7 +214,9 @@ def test_agents_work_inside_stable_baselines3_evaluate_policy():
     ids=["click", "click-slate", "surprise-predictor", "like"],
 )
 def test_the_signal_agents_learn_from_is_the_environments_reward(options):
-    env = gym.make_vec("recgym/ColdStart-v0", num_envs=16, vectorization_mode="vector_entry_point", **options)
+    env = gym.make_vec(
+        "recworld/ColdStart-v0", num_envs=16, vectorization_mode="vector_entry_point", **options
+    )
     agent = make_agent("random").bind(env_context(env), 16)
     observation, _ = env.reset(seed=0)
     starting = np.ones(16, dtype=bool)

@@ -4,17 +4,17 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from recgym.agents import AgentError
-from recgym.agents import meta_model as mm
-from recgym.data import cache_root
-from recgym.envs.context import env_context, kernel_of
-from recgym.models import EmbeddingModel
+from recworld.agents import AgentError
+from recworld.agents import meta_model as mm
+from recworld.data import cache_root
+from recworld.envs.context import env_context, kernel_of
+from recworld.models import EmbeddingModel
 
 pytestmark = pytest.mark.realdata
 
 
 def test_the_split_holds_training_users_with_13_to_100_ratings_only():
-    env = gym.make("recgym/Elicitation-v0")
+    env = gym.make("recworld/Elicitation-v0")
     context, world = env_context(env), kernel_of(env).world
     split = mm.meta_split(context.train_data, seed=0)
     users = np.concatenate([split.train, split.validation])
@@ -26,7 +26,7 @@ def test_the_split_holds_training_users_with_13_to_100_ratings_only():
 
 
 def test_trained_once_then_memoised_and_cached_on_disk():
-    context = env_context(gym.make("recgym/ColdStart-v0"))
+    context = env_context(gym.make("recworld/ColdStart-v0"))
     model = mm.trained_meta_model(context, seed=0)
     assert mm.trained_meta_model(context, seed=0) is model
     split = mm.meta_split(context.train_data, 0)
@@ -38,7 +38,7 @@ def test_trained_once_then_memoised_and_cached_on_disk():
 
 
 def test_too_few_training_users_is_a_clear_error():
-    context = env_context(gym.make("recgym/ColdStart-v0"))
+    context = env_context(gym.make("recworld/ColdStart-v0"))
     few = context.train_data.select(np.zeros(context.train_data.n_ratings, dtype=bool))
     with pytest.raises(AgentError, match="only 0 users with 13 to 100 ratings"):
         mm.meta_split(few, seed=0)

@@ -8,16 +8,16 @@ import pytest
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
-from recgym.agents import AgentError, make_agent
-from recgym.envs.context import env_context
+from recworld.agents import AgentError, make_agent
+from recworld.envs.context import env_context
 
 pytestmark = pytest.mark.realdata
 
 RL = ["q-learning", "sarsa", "linear-q"]
 CONFIGS = [
-    ("recgym/ColdStart-v0", {"horizon": 15}),
-    ("recgym/Engagement-v0", {"horizon": 40}),
-    ("recgym/Engagement-v0", {"horizon": 20, "slate_size": 3, "choice_model": "cascade", "reward": "like"}),
+    ("recworld/ColdStart-v0", {"horizon": 15}),
+    ("recworld/Engagement-v0", {"horizon": 40}),
+    ("recworld/Engagement-v0", {"horizon": 20, "slate_size": 3, "choice_model": "cascade", "reward": "like"}),
 ]
 CONFIG_IDS = ["coldstart", "engagement", "engagement-slate"]
 
@@ -53,7 +53,7 @@ def test_runs_through_act_without_repeats_and_deterministically(name, env_id, kw
 
 @pytest.mark.parametrize("name", RL)
 def test_runs_inside_stable_baselines3_evaluate_policy(name):
-    env = gym.make("recgym/Engagement-v0", horizon=15)
+    env = gym.make("recworld/Engagement-v0", horizon=15)
     agent = make_agent(name).bind(env_context(env), 1)
     rewards, lengths = evaluate_policy(agent, Monitor(env), n_eval_episodes=2, return_episode_rewards=True)
     assert all(1 <= n <= 15 for n in lengths) and all(np.isfinite(rewards))
@@ -68,21 +68,21 @@ def test_fit_learns_on_training_users_and_is_deterministic(name, monkeypatch):
         made.append(options)
         return original(*args, **options)
 
-    monkeypatch.setattr("recgym.agents.rl.gymnasium.make_vec", make_vec)
+    monkeypatch.setattr("recworld.agents.rl.gymnasium.make_vec", make_vec)
     first = make_agent(name, seed=1, n_envs=4)
-    curve = first.fit("recgym/Engagement-v0", kwargs, 600)
+    curve = first.fit("recworld/Engagement-v0", kwargs, 600)
     assert made[0]["users"] == "train" and made[0]["num_envs"] == 4
     assert curve and all(isinstance(t, int) and np.isfinite(r) for t, r in curve)
     assert [t for t, _ in curve] == sorted(t for t, _ in curve) and curve[-1][0] <= 600 + 4
     learned = first.q.copy() if name != "linear-q" else first.weights.copy()
     assert np.abs(learned).sum() > 0
     second = make_agent(name, seed=1, n_envs=4)
-    assert second.fit("recgym/Engagement-v0", kwargs, 600) == curve
+    assert second.fit("recworld/Engagement-v0", kwargs, 600) == curve
     np.testing.assert_array_equal(second.q if name != "linear-q" else second.weights, learned)
     # what was learned survives binding to the evaluation environment
-    second.bind(env_context(gym.make("recgym/Engagement-v0", **kwargs)), 1)
+    second.bind(env_context(gym.make("recworld/Engagement-v0", **kwargs)), 1)
     np.testing.assert_array_equal(second.q if name != "linear-q" else second.weights, learned)
-    assert make_agent(name).fit("recgym/Engagement-v0", kwargs, 0) == []
+    assert make_agent(name).fit("recworld/Engagement-v0", kwargs, 0) == []
 
 
 @pytest.mark.parametrize(
@@ -104,26 +104,26 @@ def test_bad_parameters_are_named_with_their_range(name, params, message):
 
 @pytest.mark.parametrize("name", RL)
 def test_elicitation_is_refused(name):
-    env = gym.make("recgym/Elicitation-v0")
+    env = gym.make("recworld/Elicitation-v0")
     with pytest.raises(AgentError, match="does not support Elicitation environments"):
         make_agent(name).bind(env_context(env), 1)
     with pytest.raises(AgentError, match="timesteps must be an integer in"):
-        make_agent(name).fit("recgym/Engagement-v0", {}, -1)
+        make_agent(name).fit("recworld/Engagement-v0", {}, -1)
 
 
 def test_q_learning_after_a_small_fit_is_not_worse_than_random_on_engagement():
     """50 test users, paired (same users, same seeds); 95% interval of q-learning minus random."""
     agent = make_agent("q-learning", seed=0)
-    agent.fit("recgym/Engagement-v0", {}, 3000)
-    learned, _ = rollout(agent, "recgym/Engagement-v0", {}, users=50, seed=100)
-    random, _ = rollout(make_agent("random"), "recgym/Engagement-v0", {}, users=50, seed=100)
+    agent.fit("recworld/Engagement-v0", {}, 3000)
+    learned, _ = rollout(agent, "recworld/Engagement-v0", {}, users=50, seed=100)
+    random, _ = rollout(make_agent("random"), "recworld/Engagement-v0", {}, users=50, seed=100)
     d = learned - random
     low = d.mean() - 1.96 * d.std(ddof=1) / np.sqrt(len(d))
     assert low > 0, (learned.mean(), random.mean())
 
 
 def test_training_runs_at_different_seeds_share_no_user_stream():
-    from recgym.agents.base import training_seed
+    from recworld.agents.base import training_seed
 
     seeds = [training_seed(s) for s in range(10)]
     # vector training envs seed user i with s + i: 64 users at seeds 0..9 must not overlap

@@ -10,12 +10,12 @@ import torch
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
-from recgym.agents import AgentError, make_agent
-from recgym.envs.context import env_context
+from recworld.agents import AgentError, make_agent
+from recworld.envs.context import env_context
 
 pytestmark = pytest.mark.realdata
 
-ENV_ID, KWARGS, STEPS = "recgym/ColdStart-v0", {"horizon": 10}, 128
+ENV_ID, KWARGS, STEPS = "recworld/ColdStart-v0", {"horizon": 10}, 128
 TINY = {
     "ppo": {"hyperparams": {"n_steps": 32, "batch_size": 32, "n_epochs": 2}},
     "a2c": {},
@@ -159,7 +159,7 @@ def test_unknown_hyperparameters_are_named():
 @pytest.mark.parametrize("name", SB3)
 def test_unsupported_environments_and_missing_models_are_clear(name):
     with pytest.raises(AgentError, match="does not support Elicitation environments"):
-        make_agent(name).bind(env_context(gym.make("recgym/Elicitation-v0")), 1)
+        make_agent(name).bind(env_context(gym.make("recworld/Elicitation-v0")), 1)
     env, observation = observations(users=1)
     agent = make_agent(name).bind(env_context(env), 1)
     with pytest.raises(AgentError, match="has no model: call fit"):
@@ -171,5 +171,5 @@ def test_unsupported_environments_and_missing_models_are_clear(name):
 @pytest.mark.parametrize(("name", "module"), [("ppo", "stable_baselines3"), ("maskable-ppo", "sb3_contrib")])
 def test_missing_extra_gives_the_install_hint(name, module, monkeypatch):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
-    with pytest.raises(AgentError, match=r"pip install 'recgym\[sb3\]'"):
+    with pytest.raises(AgentError, match=r"pip install 'recworld\[sb3\]'"):
         make_agent(name).fit(ENV_ID, KWARGS, 16)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from recgym.benchmarks.cell import intra_list_diversity, run_cell
-from recgym.benchmarks.suite import Cell
+from recworld.benchmarks.cell import intra_list_diversity, run_cell
+from recworld.benchmarks.suite import Cell
 
 
 def cell(agent, env="ColdStart", seed=0, batch=0, **kwargs):
-    return Cell(env, f"recgym/{env}-v0", kwargs, agent, agent, {}, seed, 100, batch)
+    return Cell(env, f"recworld/{env}-v0", kwargs, agent, agent, {}, seed, 100, batch)
 
 
 def comparable(record):
@@ -86,13 +86,13 @@ def test_agents_never_learn_from_the_episodes_that_restart_after_a_user_leaves()
     """Each user's answers reach the agent once per step of their first session, never more."""
     import gymnasium as gym
 
-    from recgym.agents import make_agent
-    from recgym.benchmarks.cell import _rollout
-    from recgym.envs.context import env_context
+    from recworld.agents import make_agent
+    from recworld.benchmarks.cell import _rollout
+    from recworld.envs.context import env_context
 
     members = np.arange(40)
     env = gym.make_vec(
-        "recgym/Engagement-v0", num_envs=len(members), vectorization_mode="vector_entry_point", horizon=30
+        "recworld/Engagement-v0", num_envs=len(members), vectorization_mode="vector_entry_point", horizon=30
     )
     agent = make_agent("thompson").bind(env_context(env), len(members))
     answers = np.zeros(len(members), dtype=int)

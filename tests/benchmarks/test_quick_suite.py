@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from recgym.agents import AGENTS
-from recgym.benchmarks.runner import run_suite
-from recgym.benchmarks.suite import load_suite
-from recgym.cli import main
+from recworld.agents import AGENTS
+from recworld.benchmarks.runner import run_suite
+from recworld.benchmarks.suite import load_suite
+from recworld.cli import main
 
 pytestmark = pytest.mark.realdata
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from recgym.benchmarks.records import read_records
-from recgym.benchmarks.report import write_report
-from recgym.benchmarks.runner import run_suite
-from recgym.benchmarks.suite import load_suite
-from recgym.cli import main
+from recworld.benchmarks.records import read_records
+from recworld.benchmarks.report import write_report
+from recworld.benchmarks.runner import run_suite
+from recworld.benchmarks.suite import load_suite
+from recworld.cli import main
 
 pytestmark = pytest.mark.realdata
 
@@ -22,7 +22,7 @@ name = "tiny"
 seeds = [0, 1]
 bootstrap = 200
 [[envs]]
-id = "recgym/ColdStart-v0"
+id = "recworld/ColdStart-v0"
 kwargs = { horizon = 10 }
 agents = ["random", "popularity"]
 """
@@ -109,7 +109,7 @@ name = "slow"
 seeds = [0, 1, 2, 3, 4]
 bootstrap = 200
 [[envs]]
-id = "recgym/Engagement-v0"
+id = "recworld/Engagement-v0"
 kwargs = { horizon = 200 }
 agents = ["random", "popularity"]
 """
@@ -121,7 +121,7 @@ def test_resume_after_sigkill_loses_no_cell_and_gives_the_same_summary(tmp_path)
     run_suite(load_suite(suite), reference, workers=1, progress=False)
 
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "recgym.cli", "bench", "run", "--suite", str(suite), "--out", str(out)]
+    command = [sys.executable, "-m", "recworld.cli", "bench", "run", "--suite", str(suite), "--out", str(out)]
     process = subprocess.Popen([*command, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(list((out / "records").glob("*.json"))) < 2:
@@ -158,6 +158,6 @@ def test_local_and_ray_backends_give_identical_records(tmp_path):
 
 def test_report_of_a_directory_without_a_run_is_a_clear_error(tmp_path, capsys):
     assert main(["bench", "report", str(tmp_path)]) == 2
-    assert "is it a `recgym bench run` directory" in capsys.readouterr().err
+    assert "is it a `recworld bench run` directory" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not a directory"):
         write_report(tmp_path / "absent")

@@ -2,12 +2,12 @@
 
 import pytest
 
-from recgym.benchmarks.suite import SuiteError, load_suite, parse_suite, shipped_suites
+from recworld.benchmarks.suite import SuiteError, load_suite, parse_suite, shipped_suites
 
 MINIMAL = """
 seeds = [0, 1]
 [[envs]]
-id = "recgym/ColdStart-v0"
+id = "recworld/ColdStart-v0"
 agents = ["random", "popularity"]
 """
 
@@ -48,7 +48,7 @@ def test_agent_labels_params_and_budget_precedence():
         params = { epsilon = 0.2 }
         budget = 7
         [[envs]]
-        id = "recgym/Engagement-v0"
+        id = "recworld/Engagement-v0"
         label = "Eng-short"
         kwargs = { horizon = 10 }
         budget = 50
@@ -61,7 +61,7 @@ def test_agent_labels_params_and_budget_precedence():
     assert by_agent["no-such-agent-yet"].key == "Eng-short__no-such-agent-yet__3"  # left to the cell
 
 
-ENV = '[[envs]]\nid = "recgym/ColdStart-v0"\nagents = ["random"]\n'
+ENV = '[[envs]]\nid = "recworld/ColdStart-v0"\nagents = ["random"]\n'
 INVALID = [
     ("seeds = [0\n" + ENV, "not valid TOML"),
     (ENV, "seeds: missing"),
@@ -75,35 +75,38 @@ INVALID = [
     ("seeds = [0]\nmetrics = ['return', 'ctr']\n" + ENV, "unknown metric 'ctr'"),
     ("seeds = [0]\n", "envs: missing"),
     (
-        'seeds = [0]\n[[envs]]\nid = "recgym/Nope-v0"\nagents = ["random"]\n',
-        "unknown environment 'recgym/Nope-v0'",
+        'seeds = [0]\n[[envs]]\nid = "recworld/Nope-v0"\nagents = ["random"]\n',
+        "unknown environment 'recworld/Nope-v0'",
     ),
     ('seeds = [0]\n[[envs]]\nagents = ["random"]\n', "missing `id`"),
-    ('seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\n', "missing `agents`"),
-    ('seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nagents = []\n', "non-empty list"),
-    ('seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nagents = ["a", "a"]\n', "listed twice"),
-    ('seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nagents = ["a b"]\n', "cannot name a record file"),
-    ('seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nagents = ["a__b"]\n', "no '__'"),
+    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\n', "missing `agents`"),
+    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = []\n', "non-empty list"),
+    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = ["a", "a"]\n', "listed twice"),
+    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = ["a b"]\n', "cannot name a record file"),
+    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = ["a__b"]\n', "no '__'"),
     (
-        'seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nkwargs = { users = "all" }\n'
+        'seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nkwargs = { users = "all" }\n'
         'agents = ["random"]\n',
         "'users' cannot be set",
     ),
     (
-        'seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nkwargs = 3\nagents = ["random"]\n',
+        'seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nkwargs = 3\nagents = ["random"]\n',
         "expected a table",
     ),
     (
-        'seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nscore = "coverage"\nagents = ["random"]\n',
+        'seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nscore = "coverage"\nagents = ["random"]\n',
         "per-user",
     ),
     (
-        'seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nbatch = -1\nagents = ["random"]\n',
+        'seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nbatch = -1\nagents = ["random"]\n',
         "batch: must be",
     ),
     ("seeds = [0]\n" + ENV + ENV, "two environments are labelled 'ColdStart'"),
     (
-        'seeds = [0]\n[[envs]]\nid = "recgym/ColdStart-v0"\nkwargs = { when = 1979-05-27 }\nagents = ["a"]\n',
+        (
+            'seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\n'
+            'kwargs = { when = 1979-05-27 }\nagents = ["a"]\n'
+        ),
         "envs[0].kwargs.when: 1979-05-27 is a date",
     ),
     ("seeds = [0]\n[agents.x]\nagnet = 'random'\n" + ENV, "agents.x: unknown key 'agnet'"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recgym.data.loaders import MOVIELENS_GENRES
+from recworld.data.loaders import MOVIELENS_GENRES
 
 # (user, item, rating, timestamp) — user 3 rated little, item 30 is Sci-Fi only.
 RATINGS = [

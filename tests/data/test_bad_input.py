@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from recgym.data import (
+from recworld.data import (
     DataError,
     detect_format,
     fetch,
@@ -116,7 +116,7 @@ invalid_input_of_loaders = [
         lambda d: detect_format(d),
         DataError,
         r"unknown format: none of u\.data, ratings\.dat, ratings\.csv, \*\.inter is here"
-        r" — recgym reads GroupLens ml-100k/ml-1m, MovieLens latest csv and RecBole atomic files",
+        r" — recworld reads GroupLens ml-100k/ml-1m, MovieLens latest csv and RecBole atomic files",
     ),
     (
         "unknown-format-name",
@@ -130,7 +130,8 @@ invalid_input_of_loaders = [
         {"movies.dat": MOVIES_DAT, "users.dat": USERS_DAT},
         load(format="ml-1m"),
         DataError,
-        at("ratings.dat") + r"file not found — check the path, or fetch the dataset with `recgym data fetch`",
+        at("ratings.dat")
+        + r"file not found — check the path, or fetch the dataset with `recworld data fetch`",
     ),
     (
         "recbole-missing-inter",
@@ -410,7 +411,8 @@ invalid_input_of_loaders = [
         {"u.data": "1\t1\t5\t881250949\n1\t2\t3\t881250950\n1\t1\t4\t881250951\n"},
         load(),
         DataError,
-        at("u.data", 3) + r"user '1' rated item '1' twice \(lines 1 and 3\); recgym keeps one rating per pair"
+        at("u.data", 3)
+        + r"user '1' rated item '1' twice \(lines 1 and 3\); recworld keeps one rating per pair"
         r" and the policy is duplicates='error'" + DUPLICATE_HINT,
     ),
     (
@@ -525,7 +527,7 @@ invalid_input_of_loaders = [
         ValueError,
         r"user index 5 is outside 0\.\.1",
     ),
-    # --- fetch (RECGYM_DATA_DIR points at an empty tmp cache)
+    # --- fetch (RECWORLD_DATA_DIR points at an empty tmp cache)
     (
         "fetch-different-dataset",
         ML100K,
@@ -588,7 +590,7 @@ def test_invalid_input_raises_a_clear_error(
     description: str,
 ) -> None:
     cache = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("RECGYM_DATA_DIR", str(cache))
+    monkeypatch.setenv("RECWORLD_DATA_DIR", str(cache))
     for name, content in files.items():
         (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
 

@@ -5,15 +5,15 @@ import zipfile
 
 import pytest
 
-from recgym.data import DATASETS, DataError, fetch, load, load_dataset, load_directory
-from recgym.data.fetch import MANIFEST, DatasetSpec, Source
+from recworld.data import DATASETS, DataError, fetch, load, load_dataset, load_directory
+from recworld.data.fetch import MANIFEST, DatasetSpec, Source
 from tests.data.formats import RATINGS, write_ml100k, write_recbole
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     root = tmp_path / "cache"
-    monkeypatch.setenv("RECGYM_DATA_DIR", str(root))
+    monkeypatch.setenv("RECWORLD_DATA_DIR", str(root))
     return root
 
 
@@ -130,7 +130,7 @@ def test_unknown_dataset_names_the_known_ones(cache):
 
 
 def test_install_cache_entry_is_atomic_and_keeps_an_entry_installed_meanwhile(tmp_path):
-    from recgym.data import install_cache_entry
+    from recworld.data import install_cache_entry
 
     target = tmp_path / "entry"
     install_cache_entry(target, lambda d: (d / "a.txt").write_text("first"), target.is_dir)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from recgym.data import RatingData, detect_format, load_directory
+from recworld.data import RatingData, detect_format, load_directory
 from tests.data.formats import GENRES, ITEMS, RATINGS, USERS, WRITERS
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recgym.data import DATASETS, load_dataset, load_directory, split_users
+from recworld.data import DATASETS, load_dataset, load_directory, split_users
 
 pytestmark = pytest.mark.realdata
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from recgym.data import split_users, support_query
-from recgym.data.rating_data import build_rating_data
+from recworld.data import split_users, support_query
+from recworld.data.rating_data import build_rating_data
 
 
 def random_data(n_users=60, n_items=40, seed=0):

@@ -12,8 +12,8 @@ from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-import recgym
-from recgym.envs import ENV_IDS, InvalidAction
+import recworld
+from recworld.envs import ENV_IDS, InvalidAction
 
 CONFIGS = [
     (env_id, kwargs)
@@ -117,7 +117,8 @@ def test_vector_env_equals_single_envs_on_the_same_seeds(env_id, kwargs):
 
 def test_make_works_in_a_fresh_interpreter_and_envs_list():
     code = (
-        "import gymnasium as gym; env = gym.make('recgym:recgym/ColdStart-v0'); print(env.reset(seed=0)[1])"
+        "import gymnasium as gym; env = gym.make('recworld:recworld/ColdStart-v0'); "
+        "print(env.reset(seed=0)[1])"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
@@ -125,13 +126,13 @@ def test_make_works_in_a_fresh_interpreter_and_envs_list():
     assert done.returncode == 0, done.stderr
     assert "'user'" in done.stdout
     listed = subprocess.run(
-        [sys.executable, "-m", "recgym.cli", "envs", "list"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "recworld.cli", "envs", "list"], capture_output=True, text=True, check=True
     )
     assert listed.stdout.split() == list(ENV_IDS)
 
 
 def test_vector_env_batches_a_thousand_users():
-    vector = gym.make_vec("recgym/ColdStart-v0", num_envs=1024, vectorization_mode="vector_entry_point")
+    vector = gym.make_vec("recworld/ColdStart-v0", num_envs=1024, vectorization_mode="vector_entry_point")
     obs, info = vector.reset(seed=0)
     assert obs["user"].shape == (1024, vector.single_observation_space["user"].shape[0])
     obs, reward, _, _, info = vector.step(np.arange(1024))
@@ -164,12 +165,12 @@ def test_vector_env_batches_a_thousand_users():
 )
 def test_impossible_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
-        gym.make("recgym/ColdStart-v0", **kwargs)
+        gym.make("recworld/ColdStart-v0", **kwargs)
 
 
 def test_elicitation_budget_is_checked():
     with pytest.raises(ValueError, match="budget must be at least 1 question, got 0"):
-        gym.make("recgym/Elicitation-v0", budget=0)
+        gym.make("recworld/Elicitation-v0", budget=0)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +184,7 @@ def test_elicitation_budget_is_checked():
     ],
 )
 def test_actions_outside_the_space_are_refused(action, message):
-    env = gym.make("recgym/ColdStart-v0").unwrapped
+    env = gym.make("recworld/ColdStart-v0").unwrapped
     with pytest.raises(ResetNeeded):
         env.step(0)
     env.reset(seed=0)
@@ -193,7 +194,7 @@ def test_actions_outside_the_space_are_refused(action, message):
 
 
 def test_step_after_the_episode_ended_needs_a_reset():
-    env = gym.make("recgym/ColdStart-v0", horizon=2).unwrapped
+    env = gym.make("recworld/ColdStart-v0", horizon=2).unwrapped
     env.reset(seed=0)
     env.step(0)
     *_, truncated, _ = env.step(1)
@@ -203,7 +204,7 @@ def test_step_after_the_episode_ended_needs_a_reset():
 
 
 def test_cold_start_semantics():
-    env = gym.make("recgym/ColdStart-v0", horizon=5).unwrapped
+    env = gym.make("recworld/ColdStart-v0", horizon=5).unwrapped
     obs, _ = env.reset(seed=0)
     assert obs["progress"][0] == 0 and not obs["recent_responses"].any()
     _, reward, _, _, info = env.step(10)
@@ -224,7 +225,7 @@ def test_cold_start_semantics():
 
 
 def test_slates_are_deduplicated_and_answered_by_the_choice_model():
-    env = gym.make("recgym/ColdStart-v0", slate_size=3, reward="click").unwrapped
+    env = gym.make("recworld/ColdStart-v0", slate_size=3, reward="click").unwrapped
     env.reset(seed=0)
     _, reward, _, _, info = env.step(np.array([7, 7, 9]))
     assert info["repeats"] == 1 and reward == info["clicks"] <= 2
@@ -232,11 +233,11 @@ def test_slates_are_deduplicated_and_answered_by_the_choice_model():
 
 
 def test_surprise_reward_uses_the_injected_predictor():
-    high = gym.make("recgym/ColdStart-v0", reward="surprise", predictor=np.full(1682, 5.0)).unwrapped
+    high = gym.make("recworld/ColdStart-v0", reward="surprise", predictor=np.full(1682, 5.0)).unwrapped
     high.reset(seed=0)
     assert all(high.step(i)[1] == 0.0 for i in range(10))  # nobody beats a predicted 5
     low = gym.make(
-        "recgym/ColdStart-v0", reward="surprise", predictor=lambda items: np.zeros(len(items))
+        "recworld/ColdStart-v0", reward="surprise", predictor=lambda items: np.zeros(len(items))
     ).unwrapped
     low.reset(seed=0)
     _, reward, _, _, info = low.step(0)
@@ -244,7 +245,7 @@ def test_surprise_reward_uses_the_injected_predictor():
 
 
 def test_elicitation_rewards_sum_to_the_final_gain():
-    env = gym.make("recgym/Elicitation-v0", budget=8).unwrapped
+    env = gym.make("recworld/Elicitation-v0", budget=8).unwrapped
     env.reset(seed=2)
     initial = env.kernel.ndcg[0]
     popular = np.argsort(-np.bincount(env.kernel.world.train_data.item, minlength=1682))
@@ -260,7 +261,7 @@ def test_elicitation_rewards_sum_to_the_final_gain():
 
 
 def test_engagement_users_leave_when_unhappy():
-    env = gym.make("recgym/Engagement-v0").unwrapped
+    env = gym.make("recworld/Engagement-v0").unwrapped
     expected = env.kernel.world.expected_ratings().mean(axis=0)
     worst = np.argsort(expected)  # the films everyone dislikes
     lengths = []
@@ -277,25 +278,25 @@ def test_engagement_users_leave_when_unhappy():
 
 
 def test_render_shows_titles_and_answers():
-    env = gym.make("recgym/Elicitation-v0", render_mode="ansi")
+    env = gym.make("recworld/Elicitation-v0", render_mode="ansi")
     env.reset(seed=0)
     env.step(49)  # Star Wars (1977)
     text = env.render()
     assert "Star Wars (1977)" in text and ("rated" in text or "don't know" in text)
-    cold = gym.make("recgym/ColdStart-v0", render_mode="ansi")
+    cold = gym.make("recworld/ColdStart-v0", render_mode="ansi")
     cold.reset(seed=0)
     cold.step(0)
     assert "Toy Story (1995)" in cold.render()
 
 
 def test_flattened_observation_through_the_standard_wrapper():
-    env = gym.wrappers.FlattenObservation(gym.make("recgym/Engagement-v0"))
+    env = gym.wrappers.FlattenObservation(gym.make("recworld/Engagement-v0"))
     obs, _ = env.reset(seed=0)
     assert obs.dtype == np.float32 and obs.ndim == 1 and env.observation_space.contains(obs)
 
 
 def test_synthetic_users_and_a_custom_simulator_plug_in():
-    env = gym.make("recgym/ColdStart-v0", users="synthetic", n_synthetic=50)
+    env = gym.make("recworld/ColdStart-v0", users="synthetic", n_synthetic=50)
     obs, info = env.reset(seed=0)
     assert info["user"] >= 943  # beyond the real users
     assert env.observation_space.contains(obs)
@@ -303,14 +304,14 @@ def test_synthetic_users_and_a_custom_simulator_plug_in():
     import importlib.util
     from pathlib import Path
 
-    path = Path(recgym.__file__).resolve().parents[1] / "examples" / "custom_simulator.py"
+    path = Path(recworld.__file__).resolve().parents[1] / "examples" / "custom_simulator.py"
     spec = importlib.util.spec_from_file_location("custom_simulator", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    data = recgym.data.load_dataset("movielens-100k")
+    data = recworld.data.load_dataset("movielens-100k")
     features, _ = data.item_features()
     world = module.GenreLovers(features[:, : len(data.genres)] > 0, n_users=19)
-    env = gym.make("recgym/ColdStart-v0", simulator=world, users="all")
+    env = gym.make("recworld/ColdStart-v0", simulator=world, users="all")
     env.reset(seed=0)
     loved = int(np.flatnonzero(world.item_genres[:, world.loved[env.unwrapped.kernel.user[0]]])[0])
     *_, info = env.step(loved)
@@ -318,24 +319,26 @@ def test_synthetic_users_and_a_custom_simulator_plug_in():
 
 
 def test_user_spread_builds_a_posterior_draw_world():
-    from recgym.simulators import SimulatorError
-    from recgym.simulators.cache import world_dir
+    from recworld.simulators import SimulatorError
+    from recworld.simulators.cache import world_dir
 
-    env = gym.make("recgym/ColdStart-v0", user_spread=1.0)
+    env = gym.make("recworld/ColdStart-v0", user_spread=1.0)
     world = env.unwrapped.kernel.world.simulator
     assert world.meta["user_spread"] == 1.0
     assert (world_dir("movielens-100k", "latent-factor", 0, 1.0) / "world.json").is_file()  # cached apart
-    mean_world = gym.make("recgym/ColdStart-v0").unwrapped.kernel.world.simulator
+    mean_world = gym.make("recworld/ColdStart-v0").unwrapped.kernel.world.simulator
     assert mean_world.meta.get("user_spread", 0.0) == 0.0  # worlds cached before the option lack it
     assert not np.array_equal(world.scores, mean_world.scores)
     with pytest.raises(SimulatorError, match="user_spread=1 applies when the simulator is a family name"):
-        gym.make("recgym/ColdStart-v0", simulator=mean_world, user_spread=1.0)
+        gym.make("recworld/ColdStart-v0", simulator=mean_world, user_spread=1.0)
 
 
 def test_vector_reset_without_a_seed_continues_each_generator():
     """As Gymnasium's reset(seed=None): sub-environment i stays the single env seeded s + i."""
-    venv = gym.make_vec("recgym/ColdStart-v0", num_envs=2, vectorization_mode="vector_entry_point", horizon=3)
-    single = gym.make("recgym/ColdStart-v0", horizon=3)
+    venv = gym.make_vec(
+        "recworld/ColdStart-v0", num_envs=2, vectorization_mode="vector_entry_point", horizon=3
+    )
+    single = gym.make("recworld/ColdStart-v0", horizon=3)
     _, first = venv.reset(seed=5)
     _, again = venv.reset()
     _, one = single.reset(seed=6)

@@ -3,12 +3,12 @@
 import gymnasium as gym
 import numpy as np
 
-import recgym  # noqa: F401 - registers the environments
+import recworld  # noqa: F401 - registers the environments
 
 
 def test_plain_int_actions_step_like_checked_arrays():
     """`RecEnv.step` skips `check_actions` for an int in range; a 0-d array takes the checked path."""
-    fast, checked = gym.make("recgym/ColdStart-v0"), gym.make("recgym/ColdStart-v0")
+    fast, checked = gym.make("recworld/ColdStart-v0"), gym.make("recworld/ColdStart-v0")
     fast.reset(seed=1)
     checked.reset(seed=1)
     for action in np.random.default_rng(0).integers(0, 30, 25):
@@ -24,7 +24,7 @@ def test_plain_int_actions_step_like_checked_arrays():
 
 def test_engagement_regret_maximum_equals_best_unseen():
     """With one item per step regret takes the best score's expected rating, not a partition."""
-    env = gym.make_vec("recgym/Engagement-v0", num_envs=16, vectorization_mode="vector_entry_point")
+    env = gym.make_vec("recworld/Engagement-v0", num_envs=16, vectorization_mode="vector_entry_point")
     env.reset(seed=0)
     kernel = env.unwrapped.kernel if hasattr(env, "unwrapped") else env.kernel
     rng = np.random.default_rng(0)

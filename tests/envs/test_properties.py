@@ -1,8 +1,8 @@
-"""Property tests over every registered recgym environment: random sequences of valid and invalid
+"""Property tests over every registered recworld environment: random sequences of valid and invalid
 actions (and resets) for thousands of steps, checked against the Gymnasium contract and the manuals.
 
 Each configuration is built once per module (`single_env`, `vector_env`); the worlds under them are
-cached by recgym itself, so the whole module costs a few seconds of set-up. Hypothesis runs
+cached by recworld itself, so the whole module costs a few seconds of set-up. Hypothesis runs
 derandomized, so CI sees the same examples every time.
 """
 
@@ -21,14 +21,14 @@ from gymnasium.error import ResetNeeded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import recgym  # noqa: F401 - registers the environments
-from recgym.envs import InvalidAction
+import recworld  # noqa: F401 - registers the environments
+from recworld.envs import InvalidAction
 
 pytestmark = pytest.mark.realdata
 
 # Short horizons, so that episodes end (and resets, ResetNeeded and autoreset are exercised) often.
 CONFIGS: dict[str, list[dict[str, Any]]] = {
-    "recgym/ColdStart-v0": [
+    "recworld/ColdStart-v0": [
         {"horizon": 6},
         {"horizon": 5, "slate_size": 3, "reward": "like", "choice_model": "cascade"},
         {"horizon": 5, "slate_size": 3, "reward": "click", "choice_model": "position", "users": "synthetic"},
@@ -36,13 +36,13 @@ CONFIGS: dict[str, list[dict[str, Any]]] = {
         {"horizon": 4, "slate_size": 3, "reward": "surprise", "choice_model": "mnl"},
         {"horizon": 4, "reward": "click", "choice_model": "cascade"},
     ],
-    "recgym/Engagement-v0": [
+    "recworld/Engagement-v0": [
         {"horizon": 12},
         {"horizon": 10, "slate_size": 3, "reward": "click", "choice_model": "mnl", "users": "synthetic"},
         {"horizon": 10, "slate_size": 3, "reward": "like", "choice_model": "position"},
         {"horizon": 8, "reward": "surprise", "choice_model": "cascade", "users": "synthetic"},
     ],
-    "recgym/Elicitation-v0": [
+    "recworld/Elicitation-v0": [
         {"budget": 5},
         {"budget": 4, "k": 5, "users": "synthetic"},
     ],
@@ -54,7 +54,7 @@ NUM_ENVS = 8
 
 def horizon(env_id: str, index: int) -> int:
     config = CONFIGS[env_id][index]
-    return config["budget"] if env_id == "recgym/Elicitation-v0" else config["horizon"]
+    return config["budget"] if env_id == "recworld/Elicitation-v0" else config["horizon"]
 
 
 @functools.cache
@@ -154,7 +154,7 @@ def check_info(case: tuple[str, int], info: dict[str, Any]) -> None:
 
 def check_reward(env_id: str, index: int, reward: Any, slate: int) -> None:
     assert type(reward) is float and math.isfinite(reward), reward
-    if env_id == "recgym/Elicitation-v0":  # a change of nDCG
+    if env_id == "recworld/Elicitation-v0":  # a change of nDCG
         assert -1.0 <= reward <= 1.0
         return
     kind = CONFIGS[env_id][index].get("reward", "rating")
@@ -166,7 +166,7 @@ def check_reward(env_id: str, index: int, reward: Any, slate: int) -> None:
 
 # ------------------------------------------------------------------------------------------ tests
 def test_every_registered_environment_is_covered():
-    registered = {env_id for env_id in gym.registry if env_id.startswith("recgym/")}
+    registered = {env_id for env_id in gym.registry if env_id.startswith("recworld/")}
     assert registered == set(CONFIGS)
 
 
@@ -184,7 +184,7 @@ def test_step_before_reset_needs_a_reset(env_id):
 
 @pytest.mark.parametrize("action", [float("inf"), -float("inf"), 1e30])
 def test_invalid_float_action_message_names_the_value(action):
-    env = single_env("recgym/ColdStart-v0", 0)
+    env = single_env("recworld/ColdStart-v0", 0)
     env.reset(seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "invalid value encountered in cast" on the way
@@ -204,7 +204,7 @@ def test_single_env_properties(case, seed, data):
     env = single_env(env_id, index)
     space, h = env.action_space, horizon(env_id, index)
     slate = 1 if isinstance(space, spaces.Discrete) else len(space.nvec)
-    engagement_like = env_id != "recgym/Elicitation-v0"
+    engagement_like = env_id != "recworld/Elicitation-v0"
     moves = st.sampled_from(["valid"] * 6 + ["invalid"] * 2 + ["reset"])
     actions = {"valid": valid_action(space), "invalid": invalid_action(space)}
 
@@ -254,9 +254,9 @@ def test_single_env_properties(case, seed, data):
             assert -1e-4 <= info["regret"] <= MAX_RATING + 1e-4, info["regret"]
         if repeat and engagement_like:  # items shown earlier bring nothing
             assert reward == 0.0 and info["clicks"] == 0
-        if env_id == "recgym/ColdStart-v0":
+        if env_id == "recworld/ColdStart-v0":
             assert not terminated and truncated == (t == h)
-        elif env_id == "recgym/Engagement-v0":
+        elif env_id == "recworld/Engagement-v0":
             assert not (terminated and truncated) and truncated == (t == h and not terminated)
         else:
             assert not truncated and terminated == (t == h)
@@ -325,9 +325,9 @@ def test_vector_env_properties(case, seed, data):
         assert info["_user"].all()  # a reset sub-environment reports its new user
         np.testing.assert_array_equal(info["user"], env.unwrapped.kernel.user)
         np.testing.assert_allclose(obs["progress"][:, 0], t / h, atol=1e-6)
-        if env_id == "recgym/Elicitation-v0":
+        if env_id == "recworld/Elicitation-v0":
             assert not truncated.any() and np.array_equal(terminated, t == h)
         else:
             assert np.array_equal(truncated, (t == h) & ~terminated)
-            assert env_id == "recgym/Engagement-v0" or not terminated.any()
+            assert env_id == "recworld/Engagement-v0" or not terminated.any()
         ended = terminated | truncated

@@ -1,4 +1,4 @@
-"""stable-baselines3 and sb3-contrib on the recgym environments with no glue code: the examples run end
+"""stable-baselines3 and sb3-contrib on the recworld environments with no glue code: the examples run end
 to end, SB3's own checker accepts every environment, and PPO trained on training users beats the
 uniformly random policy on held-out users by more than its 95% confidence interval.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-import recgym  # noqa: F401 - registers the environments
+import recworld  # noqa: F401 - registers the environments
 
 pytestmark = [
     pytest.mark.realdata,
@@ -32,7 +32,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def load_example(name: str) -> ModuleType:
     if str(EXAMPLES) not in sys.path:  # the examples import their shared `compare` module
         sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"recgym_example_{name}", EXAMPLES / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"recworld_example_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -63,11 +63,13 @@ def test_example_runs_end_to_end(name, horizon, one_torch_thread, capsys):
     assert "random" in printed and "held-out episodes" in printed and "95% CI" in printed
 
 
-@pytest.mark.parametrize("env_id", ["recgym/ColdStart-v0", "recgym/Elicitation-v0", "recgym/Engagement-v0"])
+@pytest.mark.parametrize(
+    "env_id", ["recworld/ColdStart-v0", "recworld/Elicitation-v0", "recworld/Engagement-v0"]
+)
 def test_sb3_env_checker_accepts_the_environment(env_id):
     from stable_baselines3.common.env_checker import check_env
 
-    kwargs_list = [{}] if env_id == "recgym/Elicitation-v0" else [{}, {"slate_size": 3}]
+    kwargs_list = [{}] if env_id == "recworld/Elicitation-v0" else [{}, {"slate_size": 3}]
     for kwargs in kwargs_list:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # any SB3 complaint about the spaces or types fails
@@ -78,7 +80,7 @@ def test_sb3_env_checker_accepts_the_environment(env_id):
 def test_make_vec_env_by_id_needs_no_render_mode():
     from stable_baselines3.common.env_util import make_vec_env
 
-    env = make_vec_env("recgym/ColdStart-v0", n_envs=1)
+    env = make_vec_env("recworld/ColdStart-v0", n_envs=1)
     assert env.reset()["progress"].shape == (1, 1)
 
 

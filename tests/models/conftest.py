@@ -1,7 +1,7 @@
 import pytest
 
-from recgym.data import split_users
-from recgym.models import MetaConfig, prepare_inputs
+from recworld.data import split_users
+from recworld.models import MetaConfig, prepare_inputs
 from tests.models.synthetic import synthetic_data
 
 

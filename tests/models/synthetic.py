@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recgym.data import RatingData
-from recgym.data.rating_data import build_rating_data
+from recworld.data import RatingData
+from recworld.data.rating_data import build_rating_data
 
 GENRES = ("Action", "Comedy", "Drama")
 

@@ -1,11 +1,11 @@
 import numpy as np
 import torch
 
-from recgym.data import split_users
-from recgym.models import ItemBias, MFFoldIn, train_global, tune_finetune
-from recgym.models.baselines import tune_mf
-from recgym.models.maml import validation_mae, validation_tasks
-from recgym.models.tasks import sample_tasks
+from recworld.data import split_users
+from recworld.models import ItemBias, MFFoldIn, train_global, tune_finetune
+from recworld.models.baselines import tune_mf
+from recworld.models.maml import validation_mae, validation_tasks
+from recworld.models.tasks import sample_tasks
 
 
 def test_mf_fold_in_uses_the_support_set(tiny_data):

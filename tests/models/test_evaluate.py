@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from recgym.models.evaluate import (
+from recworld.models.evaluate import (
     aggregate,
     bootstrap_indices,
     format_table,
@@ -10,7 +10,7 @@ from recgym.models.evaluate import (
     summarise,
     user_columns,
 )
-from recgym.models.tasks import TaskBatch
+from recworld.models.tasks import TaskBatch
 
 
 def one_user_tasks(query_items, query_ratings, support_items=()):
@@ -107,7 +107,7 @@ def test_recall_ranks_raw_scores_and_rating_metrics_clip_them():
 
 
 def test_like_level_is_a_rating_level():
-    from recgym.models.inputs import like_level
+    from recworld.models.inputs import like_level
 
     assert like_level(np.arange(1.0, 6.0), 1.0, 5.0) == 4.0
     assert like_level(np.arange(0.5, 5.01, 0.5), 0.5, 5.0) == 4.0  # not 3.875

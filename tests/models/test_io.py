@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from recgym.models import EmbeddingModel, ItemBias, MFFoldIn, ModelConfig, ModelFileError, RecNet
+from recworld.models import EmbeddingModel, ItemBias, MFFoldIn, ModelConfig, ModelFileError, RecNet
 
 
 def small_model(**overrides):

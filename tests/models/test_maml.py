@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from recgym.models import MetaConfig, ModelConfig, RecNet, meta_train
-from recgym.models.adaptation import adapt_fast, predict_fast, split_params
-from recgym.models.maml import meta_loss
-from recgym.models.tasks import sample_tasks
+from recworld.models import MetaConfig, ModelConfig, RecNet, meta_train
+from recworld.models.adaptation import adapt_fast, predict_fast, split_params
+from recworld.models.maml import meta_loss
+from recworld.models.tasks import sample_tasks
 
 
 def tiny_net(adapt="user_embedding", seed=0):
@@ -133,7 +133,7 @@ def test_meta_loss_decreases_and_training_is_deterministic(tiny_inputs, tiny_con
 
 
 def test_outer_step_reduces_the_meta_loss(tiny_inputs, tiny_config):
-    from recgym.models.inputs import build_net
+    from recworld.models.inputs import build_net
 
     torch.manual_seed(0)
     net = build_net(tiny_inputs, tiny_config, use_text=False)

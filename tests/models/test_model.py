@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from recgym.benchmarks.meta_speed import random_histories
-from recgym.models import meta_train
+from recworld.benchmarks.meta_speed import random_histories
+from recworld.models import meta_train
 
 
 @pytest.fixture(scope="module")
 def trained(tiny_inputs):
-    from recgym.models import MetaConfig
+    from recworld.models import MetaConfig
 
     config = MetaConfig(
         dim=4, batch_size=16, max_epochs=3, patience=2, k_max=5, n_query=5, use_text="off", device="cpu"

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from recgym.cli import main
-from recgym.models import MetaConfig, evaluate_suite, plot_cold_start, train_suite
+from recworld.cli import main
+from recworld.models import MetaConfig, evaluate_suite, plot_cold_start, train_suite
 
 
 def test_train_and_evaluate_a_tiny_suite(tmp_path, tiny_data):
@@ -36,7 +36,7 @@ def test_eval_refuses_other_data(tmp_path, tiny_data):
 def test_eval_of_a_missing_directory_is_one_line(tmp_path, capsys):
     assert main(["meta", "eval", "--model", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("recgym: error: ") and "suite.json" in err and "Traceback" not in err
+    assert err.startswith("recworld: error: ") and "suite.json" in err and "Traceback" not in err
 
 
 @pytest.mark.realdata

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from recgym.models import inputs, text
+from recworld.models import inputs, text
 
 
 def test_without_the_extra_the_model_says_so_once(monkeypatch):

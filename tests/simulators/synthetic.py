@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recgym.data.rating_data import RatingData, build_rating_data
+from recworld.data.rating_data import RatingData, build_rating_data
 
 
 def low_rank_ratings(

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from recgym.simulators.choice import Cascade, MultinomialLogit, PositionBased, sample_clicks
-from recgym.simulators.rewards import click_reward, like_reward, rating_reward, surprise_reward
+from recworld.simulators.choice import Cascade, MultinomialLogit, PositionBased, sample_clicks
+from recworld.simulators.rewards import click_reward, like_reward, rating_reward, surprise_reward
 
 RATING = np.array([[4.8, 3.0, 2.0], [2.0, 2.0, 2.0]])
 LIKE = np.array([[0.9, 0.3, 0.1], [0.5, 0.5, 0.5]])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from recgym.simulators.dynamics import EngagementDynamics
+from recworld.simulators.dynamics import EngagementDynamics
 
 PROFILES = EngagementDynamics.genre_profiles(
     np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=float)
@@ -90,8 +90,8 @@ def run_session(world, profiles, users, policy, dynamics, *, horizon=200, seed=0
 def test_dynamics_create_delayed_effects_that_greedy_cannot_see():
     """Over a long session a diversity-aware heuristic beats static greedy on MovieLens users,
     although greedy picks items with the higher expected rating at every step."""
-    from recgym.data import load_dataset
-    from recgym.simulators.cache import load_or_fit
+    from recworld.data import load_dataset
+    from recworld.simulators.cache import load_or_fit
 
     data = load_dataset("movielens-100k")
     world = load_or_fit("movielens-100k", "latent-factor")

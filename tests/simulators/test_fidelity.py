@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from recgym.cli import main
-from recgym.data import load_dataset
-from recgym.simulators.fidelity import plot_fidelity, validate
+from recworld.cli import main
+from recworld.data import load_dataset
+from recworld.simulators.fidelity import plot_fidelity, validate
 from tests.data.formats import write_ml100k
 from tests.simulators.synthetic import low_rank_ratings
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
-from recgym.simulators import FAMILIES, SimulatorError, fit_simulator
-from recgym.simulators.awareness import fit_awareness
-from recgym.simulators.fidelity import auc, gini
-from recgym.simulators.latent_factor import fit_als
+from recworld.simulators import FAMILIES, SimulatorError, fit_simulator
+from recworld.simulators.awareness import fit_awareness
+from recworld.simulators.fidelity import auc, gini
+from recworld.simulators.latent_factor import fit_als
 from tests.simulators.synthetic import low_rank_ratings
 
 
@@ -111,7 +111,7 @@ def test_bad_fit_arguments(synthetic):
 
 def test_noise_on_a_half_star_scale_subtracts_the_half_star_rounding():
     """A perfect model, true noise 0.5, ratings rounded to half stars: the fitted noise is 0.5."""
-    from recgym.simulators.ordinal import fit_noise
+    from recworld.simulators.ordinal import fit_noise
 
     rng = np.random.default_rng(0)
     users = np.repeat(np.arange(400), 50)
@@ -124,7 +124,7 @@ def test_noise_on_a_half_star_scale_subtracts_the_half_star_rounding():
 def test_fit_passes_the_datas_rating_step_to_the_noise(synthetic, monkeypatch):
     import dataclasses
 
-    import recgym.simulators.families as families
+    import recworld.simulators.families as families
 
     data, _ = synthetic
     half = dataclasses.replace(data, rating=data.rating / 2, rating_scale=(0.5, 2.5))

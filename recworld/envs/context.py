@@ -1,0 +1,107 @@
+"""What agents may know about an environment, and the one privileged view the oracle uses.
+
+Agents see the observation, the public part of ``info`` (`PUBLIC_INFO`), the action mask, the
+public facts of `EnvContext` and the training users' ratings. The simulator's truth is reachable
+only through `oracle_choice`, which the oracle baseline alone calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from recworld.data import RatingData
+from recworld.envs.base import RESPONSE_CHANNELS, Kernel
+
+#: ``info`` keys an agent may read; the others (expected rating, regret, ndcg, user, satisfaction)
+#: are the simulator's truth, for evaluation only.
+PUBLIC_INFO = ("rating", "clicks", "known", "repeats")
+
+KINDS = {
+    "RecommendationKernel": "ColdStart",
+    "ElicitationKernel": "Elicitation",
+    "EngagementKernel": "Engagement",
+}
+
+
+@dataclass(frozen=True)
+class EnvContext:
+    """Public facts of an environment and its training side.
+
+    Attributes:
+        kind: ``"ColdStart"``, ``"Elicitation"`` or ``"Engagement"``.
+        n_items, slate_size, horizon, window: the sizes of the task.
+        reward: the reward option (``rating``, ``like``, ``click``, ``surprise``; ``ndcg`` for Elicitation).
+        item_features: ``(n_items, G + 1)`` genre multi-hot and scaled year (public side information).
+        n_genres: ``G``.
+        titles: item text.
+        rating_levels, like_threshold: the rating scale.
+        item_mean_rating: each item's mean training rating (shrunk).
+        surprise_baseline: what the ``surprise`` reward subtracts from a rating, per item (the
+            environment's ``predictor``; ``item_mean_rating`` by default).
+        response_channels: the per-item fields of ``recent_responses``, in order.
+        train_data: the training users' ratings (the only ratings an agent may learn from).
+        user_dim: size of the ``user`` observation.
+    """
+
+    kind: str
+    n_items: int
+    slate_size: int
+    horizon: int
+    window: int
+    reward: str
+    item_features: np.ndarray
+    n_genres: int
+    titles: list[str]
+    rating_levels: np.ndarray
+    like_threshold: float
+    item_mean_rating: np.ndarray
+    train_data: RatingData
+    user_dim: int
+    surprise_baseline: np.ndarray
+    response_channels: tuple[str, ...] = RESPONSE_CHANNELS
+
+
+def kernel_of(env: Any) -> Kernel:
+    kernel = getattr(getattr(env, "unwrapped", env), "kernel", None)
+    if not isinstance(kernel, Kernel):
+        raise TypeError(f"{env!r} is not a recworld environment (single or vector)")
+    return kernel
+
+
+def env_context(env: Any) -> EnvContext:
+    """The public context of a recworld environment (single or vector, wrapped or not)."""
+    kernel = kernel_of(env)
+    world = kernel.world
+    return EnvContext(
+        kind=KINDS[type(kernel).__name__],
+        n_items=kernel.n_items,
+        slate_size=kernel.slate_size,
+        horizon=kernel.horizon,
+        window=kernel.history.window,
+        reward=getattr(kernel, "reward", "ndcg"),
+        item_features=world.item_features,
+        n_genres=world.genre_profiles.shape[1],
+        titles=world.titles,
+        rating_levels=np.asarray(world.simulator.rating_levels, dtype=np.float32),
+        like_threshold=float(world.simulator.like_threshold),
+        item_mean_rating=world.item_mean_rating,
+        train_data=world.train_data,
+        user_dim=world.population_features.shape[1],
+        surprise_baseline=np.asarray(getattr(kernel, "predicted", world.item_mean_rating), dtype=np.float32),
+    )
+
+
+def oracle_choice(env: Any) -> np.ndarray:
+    """PRIVILEGED: each user's best unseen items by the simulator's truth, ``(B, S)``.
+
+    For the oracle baseline only — it reads the hidden simulator. Recommendation environments only.
+    """
+    kernel = kernel_of(env)
+    best_unseen = getattr(kernel, "best_unseen", None)
+    if best_unseen is None:
+        raise TypeError("the oracle is defined for ColdStart and Engagement, not for Elicitation")
+    items, _ = best_unseen()
+    return np.asarray(items)

@@ -1,0 +1,188 @@
+"""`recworld/Elicitation-v0`: active learning — which questions teach a recommender most about a new user?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
+from recworld.envs.recommender import Recommender, default_recommender
+from recworld.envs.world import World
+from recworld.simulators.base import sample_levels
+
+
+def dcg_at_k(scores: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """DCG@k of ranking the ``candidates`` by ``scores``, with ``gains``, per row (vectorised)."""
+    k = min(k, scores.shape[1])
+    masked = np.where(candidates, scores, -np.inf)
+    top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1), axis=1)
+    ranked = np.where(
+        np.take_along_axis(candidates, top, axis=1), np.take_along_axis(gains, top, axis=1), 0.0
+    )
+    return (ranked / np.log2(np.arange(2, k + 2))).sum(axis=1)
+
+
+def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """nDCG@k: `dcg_at_k` over the DCG of the ideal ranking (by the gains themselves)."""
+    ideal = dcg_at_k(gains, gains, candidates, k)
+    return np.where(ideal > 0, dcg_at_k(scores, gains, candidates, k) / np.maximum(ideal, 1e-12), 0.0)
+
+
+class ElicitationKernel(Kernel):
+    """Ask one item per step; the user rates it if they know it, else says "don't know"."""
+
+    draws_per_step = 2  # awareness, rating
+
+    def __init__(
+        self,
+        world: World,
+        batch: int,
+        *,
+        budget: int = 10,
+        window: int = 5,
+        recommender: Recommender | None = None,
+        k: int = 10,
+    ) -> None:
+        if budget < 1:
+            raise ValueError(f"budget must be at least 1 question, got {budget}")
+        if not 1 <= k <= world.n_items:
+            raise ValueError(f"k must be between 1 and {world.n_items}, got {k}")
+        super().__init__(world, batch, budget, 1, window)
+        self.recommender = recommender if recommender is not None else default_recommender(world)
+        self.k = k
+        self.levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
+        self.asked = np.zeros((batch, budget), dtype=np.int64)
+        self.answers = np.zeros((batch, budget), dtype=np.float32)
+        self.known = np.zeros((batch, budget), dtype=bool)
+        self.candidates = np.ones((batch, self.n_items), dtype=bool)
+        self.gains = np.zeros((batch, self.n_items), dtype=np.float32)
+        # The ideal list changes only when an asked item leaves the candidates, so the best
+        # k + budget gains per user, found at reset, always contain it.
+        self.ideal_items = np.zeros((batch, k + budget), dtype=np.int64)
+        self.ndcg = np.zeros(batch)
+
+    def start(self, index: np.ndarray) -> None:
+        self.asked[index], self.answers[index], self.known[index] = 0, 0.0, False
+        self.candidates[index] = True
+        for b in index:  # at reset only: the items this user rated in the data are not candidates
+            self.candidates[b, self.world.population_rated[self.member[b]]] = False
+        expected = self.world.expected_ratings()[self.member[index]]
+        self.gains[index] = np.exp2(expected - self.levels.min()) - 1.0
+        gains = np.where(self.candidates[index], self.gains[index], -np.inf)
+        m = min(self.ideal_items.shape[1], self.n_items)
+        self.ideal_items[index, :m] = np.argpartition(-gains, m - 1, axis=1)[:, :m]
+        self.ndcg[index] = self._ndcg(index)
+
+    def _ndcg(self, rows: np.ndarray) -> np.ndarray:
+        scores = self.recommender.scores(
+            self.world.population_features[self.member[rows]],
+            self.asked[rows],
+            self.answers[rows],
+            self.known[rows],
+        )
+        candidates, gains = self.candidates[rows], self.gains[rows]
+        ideal_items = self.ideal_items[rows]
+        ideal_candidates = np.take_along_axis(candidates, ideal_items, axis=1)
+        ideal_gains = np.take_along_axis(gains, ideal_items, axis=1)
+        ideal = dcg_at_k(ideal_gains, ideal_gains, ideal_candidates, self.k)
+        dcg = dcg_at_k(scores, gains, candidates, self.k)
+        return np.where(ideal > 0, dcg / np.maximum(ideal, 1e-12), 0.0)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        item, everyone = actions[:, 0], np.arange(self.batch)
+        sim = self.world.simulator
+        repeat = self.shown[everyone, item]
+        draws = self.draws()
+        knows = (draws[:, 0] < sim.awareness(self.user, item)) & ~repeat
+        probs = sim.distribution(self.user, item)
+        rating = sample_levels(probs, self.levels, draws[:, 1])
+        slot = np.minimum(self.t, self.horizon - 1)
+        self.asked[everyone, slot] = item
+        self.answers[everyone, slot] = rating
+        self.known[everyone, slot] = knows
+        self.shown[everyone, item] = True
+        self.candidates[everyone, item] = False
+        ndcg = self._ndcg(everyone)
+        reward = ndcg - self.ndcg
+        self.ndcg = ndcg
+        self.history.record(
+            self.world.item_features[item][:, None],
+            rating[:, None],
+            knows[:, None],
+            np.ones((self.batch, 1), bool),
+        )
+        if self.keep_log:
+            for b in range(self.batch):  # rendering only
+                answer = f"rated {rating[b]:g}" if knows[b] else "don't know"
+                self.log[b].append(f"  q{self.t[b] + 1:>2}  {self.world.titles[item[b]][:60]:<60}  {answer}")
+        self.t += 1
+        info = {
+            "known": knows.astype(np.int64),
+            "rating": np.where(knows, rating, 0.0),
+            "expected_rating": probs @ self.levels,
+            "ndcg": ndcg,
+            "repeats": repeat.astype(np.int64),
+            "user": self.user.copy(),
+        }
+        return reward, self.t >= self.horizon, np.zeros(self.batch, dtype=bool), info
+
+
+class ElicitationEnv(RecEnv):
+    """Preference elicitation as active learning.
+
+    ## Description
+    A new user arrives; the agent has a budget of questions. Each step asks the user to rate an
+    item. Like a real newcomer, the user can only rate films they know (the simulator's awareness
+    model, fitted to who rated what); otherwise they say "don't know". A recommender turns the
+    answers into a top-10 list for the user; the agent is rewarded for how much the answers improve
+    that list.
+
+    ## Action Space
+    ``Discrete(n_items)``: the item to ask about. Asking twice teaches nothing (``action_masks()``).
+
+    ## Observation Space
+    As `ColdStartEnv` (``user``, ``progress``, ``recent_items``, ``recent_responses``, ``history``);
+    the responses are ``[rating scaled to [0, 1] if answered, answered, asked]``.
+
+    ## Rewards
+    The change in nDCG@``k`` (default 10) of the recommender's list over the items the user has not
+    rated in the data (and was not asked about), with gains ``2^(r - 1) - 1`` of the simulator's true
+    expected rating ``r``. Per-step rewards sum to the final nDCG minus the nDCG before any question.
+    The recommender is injected (``recommender=``, any object with the `Recommender` protocol's
+    ``scores``); the default is MF fold-in fitted on the training users' observed ratings only.
+    With it, answers barely move the list: on MovieLens-100K 10 real ratings do not measurably
+    improve how fold-in ranks a new user's held-out films either (``recworld sim validate``'s "value
+    of answers", -0.004 ± 0.008 real, -0.005 simulated), so learners that get more answers
+    score no better than random questions (slightly worse, in the world). A recommender that
+    learns more from a few ratings, or a world with more personal signal
+    (``fit_simulator(..., user_spread=...)``), makes the questions matter.
+
+    ## Starting State
+    A user drawn from the population; no questions asked.
+
+    ## Episode End
+    Termination when the budget of questions is spent (default 10).
+
+    ## Info
+    Flat scalars: ``known`` (1 if answered), ``rating`` (the answer, 0 if unknown), ``ndcg``,
+    ``expected_rating`` of the asked item, ``repeats``, ``user``.
+
+    ## Arguments
+    >>> import gymnasium as gym
+    >>> env = gym.make("recworld/Elicitation-v0", budget=5)  # doctest: +SKIP
+
+    ``dataset``, ``simulator``, ``users``, ``split_seed``, ``n_synthetic``, ``population_seed``,
+    ``user_spread``, ``window`` and ``render_mode`` as in `ColdStartEnv`; ``budget`` (10),
+    ``recommender``, ``k`` (10).
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    kernel_class = ElicitationKernel
+
+
+class ElicitationVectorEnv(RecVectorEnv):
+    """`ElicitationEnv` for ``num_envs`` users at once (see its docstring)."""
+
+    kernel_class = ElicitationKernel

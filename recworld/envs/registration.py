@@ -1,0 +1,24 @@
+"""Registration of the environments under the ``recworld`` namespace (done when recworld is imported)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+ENV_IDS = {
+    "recworld/ColdStart-v0": "recworld.envs.cold_start:ColdStart",
+    "recworld/Elicitation-v0": "recworld.envs.elicitation:Elicitation",
+    "recworld/Engagement-v0": "recworld.envs.engagement:Engagement",
+}
+
+
+def register_envs() -> None:
+    """Register every recworld environment (idempotent)."""
+    for env_id, target in ENV_IDS.items():
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point=f"{target}Env",
+            vector_entry_point=f"{target}VectorEnv",
+            disable_env_checker=False,
+        )

@@ -1,0 +1,185 @@
+"""Simulator families and `fit_simulator`: from real ratings to a `TabularSimulator`.
+
+A family is a way to predict every user's score for every item from the ratings they gave. Fitting
+a world is the same for every family:
+
+1. hold out 10% of the ratings (seeded) and pick the family's hyper-parameters on them;
+2. refit on all ratings with the chosen ones: each dataset user's ground truth uses all their ratings;
+3. per-user noise from the residuals, inflated by the held-out/training error ratio (`ordinal`);
+4. thresholds so sampled ratings reproduce the real histogram (`ordinal`);
+5. the awareness model (`awareness`) and the density over users for synthetic users (`population`).
+
+By default each dataset user's truth is the model's point estimate (for latent-factor, the
+posterior mean). That truth is shrunk toward the consensus, so a user differs from the crowd less
+than real people do: ``user_spread = c > 0`` adds one draw from each user's posterior, scaled by
+``sqrt(c)``, and lowers the per-rating noise by the variance it adds at the user's rated items, so
+sampled ratings keep their spread. ``c = 1`` is the model's own posterior; the fidelity report's
+"value of answers" (`recworld.simulators.fidelity`) measures how much personal signal a world holds
+against the real data. Only families with a posterior over users (latent-factor) support it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from recworld.data import RatingData
+from recworld.simulators.awareness import fit_awareness
+from recworld.simulators.base import SimulatorError
+from recworld.simulators.item_knn import fit_item_knn
+from recworld.simulators.latent_factor import fit_als
+from recworld.simulators.ordinal import MIN_NOISE, calibrate_thresholds, fit_noise
+from recworld.simulators.population import UserDensity
+from recworld.simulators.tabular import TabularSimulator
+
+#: Bump when a change to fitting changes the worlds it produces: cached worlds carry it in their name.
+FIT_VERSION = 2
+
+
+class ScoreModel(Protocol):
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray: ...
+
+    def table(self) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Family:
+    """A named way to fit scores, with the grid its hyper-parameters are chosen from."""
+
+    name: str
+    description: str
+    grid: Sequence[dict[str, Any]]
+    fit: Callable[..., ScoreModel]
+
+
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family(
+            "latent-factor",
+            "biased matrix factorisation by alternating least squares "
+            "(rank and penalty chosen on held-out ratings)",
+            [{"rank": r, "reg": g} for r in (5, 10, 20) for g in (0.08, 0.12, 0.16)],
+            fit_als,
+        ),
+        Family(
+            "item-knn",
+            "item-based k-nearest neighbours with baselines, shrunk Pearson-baseline similarity (k chosen on "
+            "held-out ratings)",
+            [{"k": k, "shrinkage": 100.0} for k in (20, 40, 80)],
+            fit_item_knn,
+        ),
+    )
+}
+
+
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise SimulatorError(f"unknown simulator family {name!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def _rmse(
+    model: ScoreModel, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, scale: tuple[float, float]
+) -> float:
+    return float(np.sqrt(np.mean((np.clip(model.predict(users, items), *scale) - ratings) ** 2)))
+
+
+def fit_simulator(
+    data: RatingData,
+    family_name: str = "latent-factor",
+    *,
+    seed: int = 0,
+    validation_fraction: float = 0.1,
+    grid: Sequence[dict[str, Any]] | None = None,
+    n_components: int = 32,
+    user_spread: float = 0.0,
+) -> TabularSimulator:
+    """Fit a simulated world to ``data`` (see the module docstring for the steps).
+
+    ``grid`` overrides the family's hyper-parameter grid (a list of keyword dicts; one entry skips
+    the search). ``user_spread`` scales the posterior draw added to each user's truth (0: none).
+    The fit is deterministic for a given seed.
+    """
+    spec = family(family_name)
+    if data.n_ratings < 20:
+        raise SimulatorError(f"{data.name} has {data.n_ratings} ratings; a simulator needs at least 20")
+    if not 0 < validation_fraction < 0.5:
+        raise SimulatorError(f"validation_fraction must be in (0, 0.5), got {validation_fraction}")
+    if len(np.unique(data.rating)) > 10:
+        raise SimulatorError(
+            f"{data.name} has {len(np.unique(data.rating))} distinct rating values; the ordinal simulator "
+            "needs a discrete scale of at most 10 levels (round the ratings first)"
+        )
+    if not (np.isfinite(user_spread) and user_spread >= 0):
+        raise SimulatorError(f"user_spread must be a finite number >= 0, got {user_spread}")
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    u, i, r = data.user.astype(np.int64), data.item.astype(np.int64), data.rating.astype(np.float64)
+    shuffled = rng.permutation(data.n_ratings)
+    n_val = max(1, int(validation_fraction * data.n_ratings))
+    val, train = shuffled[:n_val], shuffled[n_val:]
+
+    def fit(rows: np.ndarray, params: dict[str, Any]) -> ScoreModel:
+        return spec.fit(
+            u[rows], i[rows], r[rows], data.n_users, data.n_items, rng=np.random.default_rng(seed), **params
+        )
+
+    candidates = list(grid if grid is not None else spec.grid)
+    if not candidates:
+        raise SimulatorError("the hyper-parameter grid is empty")
+    search = []
+    for params in candidates:
+        model = fit(train, params)
+        held_out = _rmse(model, u[val], i[val], r[val], data.rating_scale)
+        search.append((held_out, _rmse(model, u[train], i[train], r[train], data.rating_scale), params))
+    val_rmse, train_rmse, best = min(search, key=lambda row: row[0])
+
+    model = fit(np.arange(data.n_ratings), best)
+    scores = model.table()
+    residuals = r - scores[u, i]
+    levels = np.unique(data.rating)
+    step = float(np.min(np.diff(levels))) if len(levels) > 1 else 1.0
+    noise = fit_noise(residuals, u, data.n_users, inflation=(val_rmse / train_rmse) ** 2, step=step)
+    if user_spread > 0:
+        if not hasattr(model, "posterior_draw"):
+            raise SimulatorError(
+                f"the {spec.name} family has no posterior over users, so user_spread must be 0; "
+                "use the latent-factor family for a spread"
+            )
+        deviation, variance = model.posterior_draw(u, i, noise, np.random.default_rng([seed, 1]))
+        scores = scores + np.float32(np.sqrt(user_spread)) * deviation
+        noise = np.sqrt(np.maximum(noise.astype(np.float64) ** 2 - user_spread * variance, MIN_NOISE**2))
+        noise = noise.astype(np.float32)
+    thresholds = calibrate_thresholds(scores[u, i], noise[u], r, levels)
+    awareness = fit_awareness(u, i, scores)
+    features, _ = data.user_features()
+    density = UserDensity.fit(scores, noise, awareness.user, features, n_components=n_components)
+    return TabularSimulator(
+        family=spec.name,
+        scores=scores,
+        noise=noise,
+        thresholds=thresholds,
+        rating_levels=levels,
+        aware_user=awareness.user,
+        aware_item=awareness.item,
+        aware_preference=awareness.preference,
+        score_center=awareness.center,
+        score_scale=awareness.scale,
+        density=density,
+        meta={
+            "dataset": data.name,
+            "checksum": data.checksum(),
+            "seed": seed,
+            "params": best,
+            "user_spread": user_spread,
+            "validation_rmse": val_rmse,
+            "train_rmse": train_rmse,
+            "search": [{"params": p, "validation_rmse": v} for v, _, p in search],
+            "fit_seconds": time.perf_counter() - started,
+        },
+    )
