@@ -26,7 +26,7 @@ from recworld.agents.checks import check_float, check_int
 from recworld.agents.meta_model import trained_meta_model
 from recworld.data import RatingData
 from recworld.envs.context import EnvContext
-from recworld.simulators.latent_factor import FactorModel, fit_als_on
+from recworld.numerics.factorization import FactorModel, fit_als_on
 
 
 def rating_entropy(train: RatingData, levels: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from recworld.agents.base import Agent, AgentError, Responses, top_allowed
 from recworld.envs.context import EnvContext
-from recworld.simulators.latent_factor import fit_als_on
+from recworld.numerics.factorization import fit_als_on
 
 
 def training_signal(context: EnvContext) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from recworld.envs.world import World, build_world
+from recworld.simulators import ReplaySimulator
 
 _UNSET = object()
 WORLD_OPTIONS = (
@@ -146,11 +147,16 @@ class History:
         }
 
 
+CANDIDATES = ("all", "rated")
+
+
 class Kernel(ABC):
     """The batched logic of one environment (see the module docstring)."""
 
     #: uniforms consumed per step and slot (a step uses ``draws_per_step`` of them)
     draws_per_step: int
+    #: the registered id, for messages
+    env_id: ClassVar[str] = "recworld environment"
 
     def __init__(self, world: World, batch: int, horizon: int, slate_size: int, window: int) -> None:
         if horizon < 1:
@@ -220,6 +226,32 @@ class Kernel(ABC):
         self.shown[index] = False
         self.history.clear(index)
         self.start(index)
+
+    def rated_only(self, candidates: str | None, needed: int, why: str) -> bool:
+        """Resolve the ``candidates`` option: ``"rated"`` restricts the episode to the films each user
+        rated in the data (the replay protocol; the default, and the only choice, on replay), ``"all"``
+        to the whole catalog. Every user must have rated ``needed`` films (``why`` says what for)."""
+        replay = isinstance(self.world.simulator, ReplaySimulator)
+        chosen = candidates if candidates is not None else ("rated" if replay else "all")
+        if chosen not in CANDIDATES:
+            raise ValueError(
+                f"{self.env_id}: candidates={candidates!r} is not one of {', '.join(CANDIDATES)}"
+            )
+        if replay and chosen == "all":
+            raise ValueError(
+                f"{self.env_id}: candidates='all' with simulator='replay': the data knows only the films "
+                "each user rated; use candidates='rated' (the default on replay)"
+            )
+        if chosen == "rated":
+            counts = np.array([len(rated) for rated in self.world.population_rated])
+            short = int((counts < needed).sum())
+            if short:
+                raise ValueError(
+                    f"{self.env_id}: candidates='rated' needs every user to have rated at least {needed} "
+                    f"films ({why}); {short} of {len(counts)} users have fewer (the fewest: {counts.min()}) "
+                    "— shorten the episode, or choose users with more ratings (users=...)"
+                )
+        return chosen == "rated"
 
     def start(self, index: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Environment-specific per-episode set-up for the users at ``index``."""

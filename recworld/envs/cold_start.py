@@ -25,6 +25,7 @@ class RecommendationKernel(Kernel):
     """
 
     extra_draws = 0  # uniforms per step beyond the 2 per slot (rating and choice)
+    env_id = "recworld/ColdStart-v0"
 
     def __init__(
         self,
@@ -37,9 +38,13 @@ class RecommendationKernel(Kernel):
         reward: str = "rating",
         choice_model: str | ChoiceModel = "mnl",
         predictor: Predictor | np.ndarray | None = None,
+        candidates: str | None = None,
     ) -> None:
         self.draws_per_step = 2 * slate_size + self.extra_draws
         super().__init__(world, batch, horizon, slate_size, window)
+        self.rated = self.rated_only(
+            candidates, horizon * slate_size, f"horizon {horizon} x slate_size {slate_size}"
+        )
         if reward not in REWARDS:
             raise ValueError(f"reward={reward!r} is not one of {', '.join(REWARDS)}")
         self.reward = reward
@@ -67,6 +72,10 @@ class RecommendationKernel(Kernel):
 
     def start(self, index: np.ndarray) -> None:
         self.pointer[index] = 0
+        if self.rated:  # only the films the user rated can be recommended: the rest count as shown
+            self.shown[index] = True
+            for b in index:  # at reset only
+                self.shown[b, self.world.population_rated[self.member[b]]] = False
 
     # -------------------------------------------------------------- hooks for Engagement
     def score_shift(self, items: np.ndarray) -> np.ndarray | None:
@@ -79,7 +88,7 @@ class RecommendationKernel(Kernel):
         from precomputed lists (not a scan of the catalog): with one item per step, a pointer into
         each user's list moves past what was shown."""
         if self.top is None:
-            self.top = self.world.top_items(self.horizon * self.slate_size + self.slate_size)
+            self.top = self.world.top_items(self.horizon * self.slate_size + self.slate_size, self.rated)
         top, expected = self.top
         if self.slate_size == 1:
             while True:  # at most a few passes: the pointer only moves forward

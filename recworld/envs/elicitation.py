@@ -7,31 +7,18 @@ import numpy as np
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
 from recworld.envs.recommender import Recommender, default_recommender
 from recworld.envs.world import World
+from recworld.numerics.metrics import dcg_at_k, exp_gain, masked_mae
 from recworld.simulators.base import sample_levels
 
-
-def dcg_at_k(scores: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """DCG@k of ranking the ``candidates`` by ``scores``, with ``gains``, per row (vectorised)."""
-    k = min(k, scores.shape[1])
-    masked = np.where(candidates, scores, -np.inf)
-    top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1), axis=1)
-    ranked = np.where(
-        np.take_along_axis(candidates, top, axis=1), np.take_along_axis(gains, top, axis=1), 0.0
-    )
-    return (ranked / np.log2(np.arange(2, k + 2))).sum(axis=1)
-
-
-def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """nDCG@k: `dcg_at_k` over the DCG of the ideal ranking (by the gains themselves)."""
-    ideal = dcg_at_k(gains, gains, candidates, k)
-    return np.where(ideal > 0, dcg_at_k(scores, gains, candidates, k) / np.maximum(ideal, 1e-12), 0.0)
+ELICITATION_REWARDS = ("mae", "ndcg")
+MIN_SCORED = 5  # films left to score a replay user on after the last question
 
 
 class ElicitationKernel(Kernel):
     """Ask one item per step; the user rates it if they know it, else says "don't know"."""
 
     draws_per_step = 2  # awareness, rating
+    env_id = "recworld/Elicitation-v0"
 
     def __init__(
         self,
@@ -42,50 +29,76 @@ class ElicitationKernel(Kernel):
         window: int = 5,
         recommender: Recommender | None = None,
         k: int = 10,
+        reward: str = "mae",
+        candidates: str | None = None,
     ) -> None:
         if budget < 1:
             raise ValueError(f"budget must be at least 1 question, got {budget}")
         if not 1 <= k <= world.n_items:
             raise ValueError(f"k must be between 1 and {world.n_items}, got {k}")
+        if reward not in ELICITATION_REWARDS:
+            raise ValueError(
+                f"{self.env_id}: reward={reward!r} is not one of {', '.join(ELICITATION_REWARDS)} "
+                "(mae: the drop in the recommender's error; ndcg: the gain in its top-k list)"
+            )
         super().__init__(world, batch, budget, 1, window)
+        self.rated = self.rated_only(
+            candidates, budget + MIN_SCORED, f"{budget} questions + {MIN_SCORED} to score"
+        )
         self.recommender = recommender if recommender is not None else default_recommender(world)
-        self.k = k
+        self.k, self.reward = k, reward
         self.levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
+        self.scale = (float(self.levels.min()), float(self.levels.max()))
         self.asked = np.zeros((batch, budget), dtype=np.int64)
         self.answers = np.zeros((batch, budget), dtype=np.float32)
         self.known = np.zeros((batch, budget), dtype=bool)
-        self.candidates = np.ones((batch, self.n_items), dtype=bool)
+        self.candidates = np.ones((batch, self.n_items), dtype=bool)  # the films the recommender is scored on
+        self.truth = np.zeros((batch, self.n_items), dtype=np.float32)
         self.gains = np.zeros((batch, self.n_items), dtype=np.float32)
+        self.predicted = np.zeros((batch, self.n_items), dtype=np.float32)
         # The ideal list changes only when an asked item leaves the candidates, so the best
         # k + budget gains per user, found at reset, always contain it.
         self.ideal_items = np.zeros((batch, k + budget), dtype=np.int64)
         self.ndcg = np.zeros(batch)
+        self.mae = np.zeros(batch)
 
     def start(self, index: np.ndarray) -> None:
         self.asked[index], self.answers[index], self.known[index] = 0, 0.0, False
-        self.candidates[index] = True
-        for b in index:  # at reset only: the items this user rated in the data are not candidates
-            self.candidates[b, self.world.population_rated[self.member[b]]] = False
-        expected = self.world.expected_ratings()[self.member[index]]
-        self.gains[index] = np.exp2(expected - self.levels.min()) - 1.0
+        # Scored on the films the user did not rate in the data (a world's truth is known for every
+        # film), or, on replay and its twin, on the films they rated and were not asked about.
+        self.candidates[index] = not self.rated
+        for b in index:  # at reset only
+            self.candidates[b, self.world.population_rated[self.member[b]]] = self.rated
+        self.truth[index] = self.world.expected_ratings()[self.member[index]]
+        self.gains[index] = exp_gain(self.truth[index], self.scale[0])
         gains = np.where(self.candidates[index], self.gains[index], -np.inf)
         m = min(self.ideal_items.shape[1], self.n_items)
         self.ideal_items[index, :m] = np.argpartition(-gains, m - 1, axis=1)[:, :m]
+        self.predicted[index] = self._predict(index)
         self.ndcg[index] = self._ndcg(index)
+        self.mae[index] = self._mae(index, self.predicted[index])
 
-    def _ndcg(self, rows: np.ndarray) -> np.ndarray:
-        scores = self.recommender.scores(
+    def _predict(self, rows: np.ndarray) -> np.ndarray:
+        """The recommender's scores of every film from the answers so far (predicted ratings)."""
+        return self.recommender.scores(
             self.world.population_features[self.member[rows]],
             self.asked[rows],
             self.answers[rows],
             self.known[rows],
         )
+
+    def _mae(self, rows: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """Error of the predicted ratings (clipped to the scale) against the truth, over the candidates;
+        ranking uses the raw scores (clipping would tie every film predicted above the top)."""
+        return masked_mae(np.clip(predicted, *self.scale), self.truth[rows], self.candidates[rows])
+
+    def _ndcg(self, rows: np.ndarray) -> np.ndarray:
         candidates, gains = self.candidates[rows], self.gains[rows]
         ideal_items = self.ideal_items[rows]
         ideal_candidates = np.take_along_axis(candidates, ideal_items, axis=1)
         ideal_gains = np.take_along_axis(gains, ideal_items, axis=1)
         ideal = dcg_at_k(ideal_gains, ideal_gains, ideal_candidates, self.k)
-        dcg = dcg_at_k(scores, gains, candidates, self.k)
+        dcg = dcg_at_k(self.predicted[rows], gains, candidates, self.k)
         return np.where(ideal > 0, dcg / np.maximum(ideal, 1e-12), 0.0)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -102,9 +115,14 @@ class ElicitationKernel(Kernel):
         self.known[everyone, slot] = knows
         self.shown[everyone, item] = True
         self.candidates[everyone, item] = False
+        # MAE: before and after this answer, on the same films (those still to be predicted), so a
+        # question pays only for what it teaches, never for removing a hard film from the score.
+        before = self._mae(everyone, self.predicted)
+        self.predicted = self._predict(everyone)
+        mae = self._mae(everyone, self.predicted)
         ndcg = self._ndcg(everyone)
-        reward = ndcg - self.ndcg
-        self.ndcg = ndcg
+        reward = before - mae if self.reward == "mae" else ndcg - self.ndcg
+        self.ndcg, self.mae = ndcg, mae
         self.history.record(
             self.world.item_features[item][:, None],
             rating[:, None],
@@ -121,6 +139,7 @@ class ElicitationKernel(Kernel):
             "rating": np.where(knows, rating, 0.0),
             "expected_rating": probs @ self.levels,
             "ndcg": ndcg,
+            "mae": mae,
             "repeats": repeat.astype(np.int64),
             "user": self.user.copy(),
         }

@@ -9,6 +9,7 @@ import numpy as np
 from recworld.envs.base import RecEnv, RecVectorEnv
 from recworld.envs.cold_start import RecommendationKernel
 from recworld.envs.world import World
+from recworld.simulators import ReplaySimulator
 from recworld.simulators.dynamics import EngagementDynamics
 
 
@@ -16,6 +17,7 @@ class EngagementKernel(RecommendationKernel):
     """`RecommendationKernel` with the simulator's dynamics: boredom, drift, satisfaction, leaving."""
 
     extra_draws = 1  # the leave draw
+    env_id = "recworld/Engagement-v0"
 
     def __init__(
         self,
@@ -27,6 +29,12 @@ class EngagementKernel(RecommendationKernel):
         regret: bool = True,
         **options: Any,
     ) -> None:
+        if isinstance(world.simulator, ReplaySimulator):
+            raise ValueError(
+                f"{self.env_id} has no replay twin: MovieLens has no sessions, so nothing in the data says "
+                "when a real user would get bored or leave; use a fitted world (simulator='latent-factor' "
+                "or 'item-knn')"
+            )
         super().__init__(world, batch, horizon=horizon, **options)
         self.dynamics = dynamics or EngagementDynamics()
         self.state = self.dynamics.initial_state(batch, world.genre_profiles.shape[1])

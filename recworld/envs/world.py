@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from recworld.data import RatingData, UserSplit, load, split_users
-from recworld.simulators import Simulator, SimulatorError, TabularSimulator
+from recworld.simulators import ReplaySimulator, Simulator, SimulatorError, TabularSimulator
 from recworld.simulators.cache import load_or_fit
 from recworld.simulators.dynamics import EngagementDynamics
 
@@ -52,7 +52,7 @@ class World:
     population: np.ndarray
     population_features: np.ndarray
     population_rated: list[np.ndarray]
-    _top: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    _top: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     _tables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -71,29 +71,42 @@ class World:
             )
         return self._tables["expected"]
 
-    def top_items(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+    def top_items(self, m: int, rated_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Each population member's ``m`` highest-scoring items, best first, and their expected
-        ratings, both ``(len(population), m)``. Environments use them to find the best unseen items
-        for regret without scanning the catalog in every step. Computed once per ``m``."""
-        if m not in self._top:
+        ratings, both ``(len(population), m)``; with ``rated_only``, among the films the member rated
+        in the data (the rest of the list, if they rated fewer, is unrated films). Environments use
+        them to find the best unseen items for regret without scanning the catalog in every step.
+        Computed once per ``(m, rated_only)``."""
+        key = (m, rated_only)
+        if key not in self._top:
             m_eff = min(m, self.n_items)
             items, expected = [], []
             for start in range(0, len(self.population), 1024):  # chunks bound the memory
                 users = self.population[start : start + 1024]
                 scores = self.simulator.score(users)
+                if rated_only:
+                    scores = np.where(self.rated_mask(start, start + len(users)), scores, -np.inf)
                 part = np.argpartition(-scores, m_eff - 1, axis=1)[:, :m_eff]
                 order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
                 top = np.take_along_axis(part, order, axis=1)
                 items.append(top)
                 expected.append(self.simulator.expected_rating(users, top))
-            self._top[m] = (np.concatenate(items).astype(np.int64), np.concatenate(expected))
-        return self._top[m]
+            self._top[key] = (np.concatenate(items).astype(np.int64), np.concatenate(expected))
+        return self._top[key]
+
+    def rated_mask(self, start: int, stop: int) -> np.ndarray:
+        """``(stop - start, n_items)``: which films population members ``start..stop-1`` rated."""
+        mask = np.zeros((stop - start, self.n_items), dtype=bool)
+        for row, rated in enumerate(self.population_rated[start:stop]):
+            mask[row, rated] = True
+        return mask
 
 
 def resolve_simulator(simulator: str | Path | Simulator, dataset: str, user_spread: float = 0.0) -> Simulator:
-    """A family name (fitted once with ``user_spread`` and cached), a directory written by
-    `TabularSimulator.save`, or a `Simulator` object (a user's own included)."""
-    fitted = isinstance(simulator, Simulator | Path) or Path(simulator).is_dir()
+    """A family name (fitted once with ``user_spread`` and cached), ``"replay"`` (the real-data twin:
+    the dataset's own ratings, `ReplaySimulator`), a directory written by `TabularSimulator.save`, or a
+    `Simulator` object (a user's own included)."""
+    fitted = isinstance(simulator, Simulator | Path) or simulator == "replay" or Path(simulator).is_dir()
     if user_spread and fitted:
         raise SimulatorError(
             f"user_spread={user_spread:g} applies when the simulator is a family name; this simulator "
@@ -103,6 +116,8 @@ def resolve_simulator(simulator: str | Path | Simulator, dataset: str, user_spre
         return simulator
     if isinstance(simulator, Path) or (isinstance(simulator, str) and Path(simulator).is_dir()):
         return TabularSimulator.load(simulator)
+    if simulator == "replay":
+        return ReplaySimulator.from_data(load(dataset))
     if isinstance(simulator, str):
         return load_or_fit(dataset, simulator, user_spread=user_spread)
     raise SimulatorError(
@@ -170,7 +185,7 @@ def _build_world(
 
     demographics, _ = data.user_features()
     demographics = np.clip(demographics, -5.0, 5.0)
-    same_users = world.n_users >= data.n_users and isinstance(world, TabularSimulator)
+    same_users = world.n_users >= data.n_users and isinstance(world, TabularSimulator | ReplaySimulator)
     by_user = np.split(
         data.item[np.argsort(data.user, kind="stable")], np.cumsum(data.counts_per_user())[:-1]
     )

@@ -3,6 +3,15 @@
 from recworld.simulators.base import Simulator, SimulatorError
 from recworld.simulators.families import FAMILIES, fit_simulator
 from recworld.simulators.population import UserDensity
+from recworld.simulators.replay import ReplaySimulator
 from recworld.simulators.tabular import TabularSimulator
 
-__all__ = ["FAMILIES", "Simulator", "SimulatorError", "TabularSimulator", "UserDensity", "fit_simulator"]
+__all__ = [
+    "FAMILIES",
+    "ReplaySimulator",
+    "Simulator",
+    "SimulatorError",
+    "TabularSimulator",
+    "UserDensity",
+    "fit_simulator",
+]

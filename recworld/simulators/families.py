@@ -28,16 +28,18 @@ from typing import Any, Protocol
 import numpy as np
 
 from recworld.data import RatingData
+from recworld.numerics.factorization import fit_als
 from recworld.simulators.awareness import fit_awareness
 from recworld.simulators.base import SimulatorError
+from recworld.simulators.calibration import Decomposition, calibrate
 from recworld.simulators.item_knn import fit_item_knn
-from recworld.simulators.latent_factor import fit_als
+from recworld.simulators.ladder import Split
 from recworld.simulators.ordinal import MIN_NOISE, calibrate_thresholds, fit_noise
 from recworld.simulators.population import UserDensity
 from recworld.simulators.tabular import TabularSimulator
 
 #: Bump when a change to fitting changes the worlds it produces: cached worlds carry it in their name.
-FIT_VERSION = 2
+FIT_VERSION = 3
 
 
 class ScoreModel(Protocol):
@@ -98,12 +100,16 @@ def fit_simulator(
     grid: Sequence[dict[str, Any]] | None = None,
     n_components: int = 32,
     user_spread: float = 0.0,
+    calibrated: bool = True,
 ) -> TabularSimulator:
     """Fit a simulated world to ``data`` (see the module docstring for the steps).
 
     ``grid`` overrides the family's hyper-parameter grid (a list of keyword dicts; one entry skips
-    the search). ``user_spread`` scales the posterior draw added to each user's truth (0: none).
-    The fit is deterministic for a given seed.
+    the search). ``calibrated`` (default) scales the personal part and the noise so that the world
+    reproduces the real ladder of baselines (`recworld.simulators.calibration`); ``False`` gives the
+    uncalibrated world (the table as fitted, noise inflated by the held-out/training error ratio).
+    ``user_spread`` scales a posterior draw added to each user's truth instead (0: none; an
+    uncalibrated world). The fit is deterministic for a given seed.
     """
     spec = family(family_name)
     if data.n_ratings < 20:
@@ -136,15 +142,39 @@ def fit_simulator(
     for params in candidates:
         model = fit(train, params)
         held_out = _rmse(model, u[val], i[val], r[val], data.rating_scale)
-        search.append((held_out, _rmse(model, u[train], i[train], r[train], data.rating_scale), params))
-    val_rmse, train_rmse, best = min(search, key=lambda row: row[0])
-
-    model = fit(np.arange(data.n_ratings), best)
-    scores = model.table()
-    residuals = r - scores[u, i]
+        search.append(
+            (held_out, _rmse(model, u[train], i[train], r[train], data.rating_scale), params, model)
+        )
+    val_rmse, train_rmse, best, model = min(search, key=lambda row: row[0])
+    inflation = (val_rmse / train_rmse) ** 2
     levels = np.unique(data.rating)
     step = float(np.min(np.diff(levels))) if len(levels) > 1 else 1.0
-    noise = fit_noise(residuals, u, data.n_users, inflation=(val_rmse / train_rmse) ** 2, step=step)
+    calibration = None
+    if calibrated and not user_spread:
+        # The world is the chosen model fitted on the training part, so the ratings it never saw
+        # (the validation part) show how it behaves where agents mostly act: on unrated films.
+        table = model.table()
+        calibration = calibrate(
+            Decomposition.of(table),
+            fit_noise(
+                r[train] - table[u[train], i[train]], u[train], data.n_users, inflation=inflation, step=step
+            ),
+            Split(u, i, train, val, data.n_users, data.n_items, data.rating_scale),
+            r,
+            levels,
+            seed=seed,
+        )
+        scores = Decomposition.of(table).scores(
+            calibration.item_scale, calibration.user_scale, calibration.taste_scale
+        )
+        noise = fit_noise(
+            r[train] - table[u[train], i[train]], u[train], data.n_users, inflation=inflation, step=step
+        )
+        noise = np.maximum(calibration.noise_scale * noise, MIN_NOISE).astype(np.float32)
+    else:
+        model = fit(np.arange(data.n_ratings), best)
+        scores = model.table()
+        noise = fit_noise(r - scores[u, i], u, data.n_users, inflation=inflation, step=step)
     if user_spread > 0:
         if not hasattr(model, "posterior_draw"):
             raise SimulatorError(
@@ -155,7 +185,9 @@ def fit_simulator(
         scores = scores + np.float32(np.sqrt(user_spread)) * deviation
         noise = np.sqrt(np.maximum(noise.astype(np.float64) ** 2 - user_spread * variance, MIN_NOISE**2))
         noise = noise.astype(np.float32)
-    thresholds = calibrate_thresholds(scores[u, i], noise[u], r, levels)
+    # A calibrated world reproduces the histogram where it saw no rating (where agents act).
+    at = val if calibration is not None else np.arange(data.n_ratings)
+    thresholds = calibrate_thresholds(scores[u[at], i[at]], noise[u[at]], r[at], levels)
     awareness = fit_awareness(u, i, scores)
     features, _ = data.user_features()
     density = UserDensity.fit(scores, noise, awareness.user, features, n_components=n_components)
@@ -177,9 +209,10 @@ def fit_simulator(
             "seed": seed,
             "params": best,
             "user_spread": user_spread,
+            "calibration": None if calibration is None else calibration.to_dict(),
             "validation_rmse": val_rmse,
             "train_rmse": train_rmse,
-            "search": [{"params": p, "validation_rmse": v} for v, _, p in search],
+            "search": [{"params": p, "validation_rmse": v} for v, _, p, _ in search],
             "fit_seconds": time.perf_counter() - started,
         },
     )

@@ -18,6 +18,18 @@ The simulator is fitted on a random 80% of the real ratings and compared with th
   (``answer_value_ci95``: half-width of the real one's 95% interval over users). A world whose users
   are posterior means holds less personal signal than people who really are low-rank (the tests'
   synthetic data); ``user_spread`` adds it back.
+* ``ladder``: the ladder of baselines (`recworld.simulators.ladder`) fitted on the real training
+  ratings and scored on the held-out ones, and again on ratings sampled from the world at the same
+  pairs: rung -> ``{real, world}`` RMSE; ``mf_gain`` (RMSE of the biases minus MF's) and
+  ``ndcg_gain`` (per-user nDCG@10 of MF over item bias, with 95% intervals), real vs world;
+* ``user_mean_wasserstein`` / ``user_std_wasserstein``: Wasserstein-1 distance between the real and
+  the world's distributions of each user's mean and standard deviation of rating (at all the user's
+  pairs);
+* ``personal_room``: ColdStart's room for personalisation in the world — the mean over users of the
+  summed expected rating of their own best 20 films minus that of the best non-personalised 20;
+* ``point_rmse``: held-out RMSE of the fitted model's own point prediction (before calibration scales
+  what is personal; the ladder judges the generative world, this the model behind it);
+* ``targets``: each fidelity target -> ``{value, target, met}``, so a miss is named with its size.
 """
 
 from __future__ import annotations
@@ -30,8 +42,11 @@ import numpy as np
 from scipy.stats import pearsonr, rankdata, wasserstein_distance
 
 from recworld.data import RatingData
+from recworld.numerics.factorization import fit_als, fold_in
+from recworld.numerics.metrics import ndcg_at_k
+from recworld.simulators.calibration import Decomposition
 from recworld.simulators.families import fit_simulator
-from recworld.simulators.latent_factor import fit_als, fold_in
+from recworld.simulators.ladder import Split, fit_ladder, interval
 from recworld.simulators.tabular import TabularSimulator
 
 
@@ -92,6 +107,7 @@ def validate(
     sim_user_mean = np.bincount(u, weights=sampled, minlength=data.n_users)[has] / user_count[has]
     levels = world.rating_levels
     answer_real, answer_simulated = answer_value(world, data, train, test, seed)
+    ladder = ladder_report(world, data, train, test, rng, seed)
     report = {
         "dataset": data.name,
         "family": family,
@@ -114,9 +130,12 @@ def validate(
         "answer_value_simulated": float(answer_simulated.mean()),
         "answer_value_ci95": float(1.96 * answer_real.std(ddof=1) / np.sqrt(len(answer_real))),
         "user_spread": user_spread,
+        **ladder,
+        "point_rmse": _rmse(np.clip(point_prediction(world)[u, i], *data.rating_scale), r),
         "params": world.meta["params"],
         "fit_seconds": fit_seconds,
     }
+    report["targets"] = targets(report)
     arrays = {
         "expected": expected,
         "real": r,
@@ -128,6 +147,100 @@ def validate(
         "sim_user_mean": sim_user_mean,
     }
     return report, arrays
+
+
+def ladder_report(
+    world: TabularSimulator,
+    data: RatingData,
+    train: np.ndarray,
+    test: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+) -> dict[str, Any]:
+    """The ladder real vs world, the per-user mean/std distances and the personalisation room."""
+    users, items = data.user.astype(np.int64), data.item.astype(np.int64)
+    split = Split(users, items, train, test, data.n_users, data.n_items, data.rating_scale)
+    sampled = world.sample_rating(users, items, rng)
+    real, simulated = fit_ladder(split, data.rating, seed=seed), fit_ladder(split, sampled, seed=seed)
+    count = np.bincount(users, minlength=data.n_users)
+    has = count >= 2
+
+    def mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        total = np.bincount(users, weights=values, minlength=data.n_users)
+        square = np.bincount(users, weights=np.asarray(values, dtype=np.float64) ** 2, minlength=data.n_users)
+        mean = total[has] / count[has]
+        return mean, np.sqrt(np.maximum(square[has] / count[has] - mean**2, 0.0))
+
+    real_mean, real_std = mean_and_std(data.rating)
+    world_mean, world_std = mean_and_std(sampled)
+    return {
+        "ladder": {rung: {"real": real.rmse[rung], "world": simulated.rmse[rung]} for rung in real.rmse},
+        "mf_gain": {"real": real.mf_gain, "world": simulated.mf_gain},
+        "ndcg_gain": {
+            "real": float(real.ndcg_gain.mean()),
+            "world": float(simulated.ndcg_gain.mean()),
+            "real_ci": list(interval(real.ndcg_gain)),
+            "world_ci": list(interval(simulated.ndcg_gain)),
+        },
+        "user_mean_wasserstein": float(wasserstein_distance(real_mean, world_mean)),
+        "user_std_wasserstein": float(wasserstein_distance(real_std, world_std)),
+        "personal_room": personal_room(world, 20),
+    }
+
+
+def point_prediction(world: TabularSimulator) -> np.ndarray:
+    """The fitted model's own prediction: a calibrated world's table with its scales undone."""
+    scales = (world.meta.get("calibration") or {}) if isinstance(world.meta, dict) else {}
+    if not scales:
+        return world.scores
+    return Decomposition.of(world.scores).scores(
+        1.0 / scales["item_scale"], 1.0 / scales["user_scale"], 1.0 / scales["taste_scale"]
+    )
+
+
+def personal_room(world: TabularSimulator, k: int) -> float:
+    """Mean over the real users of the summed expected rating of their own best ``k`` films minus that
+    of the ``k`` films best on average (what a perfect personal recommender gains over ``k`` steps)."""
+    expected = np.concatenate(
+        [
+            world.expected_rating(np.arange(s, min(s + 512, world.n_real_users)))
+            for s in range(0, world.n_real_users, 512)
+        ]
+    ).astype(np.float64)
+    k = min(k, world.n_items)
+    personal = -np.partition(-expected, k - 1, axis=1)[:, :k]
+    crowd = np.argsort(-expected.mean(axis=0))[:k]
+    return float((personal.sum(axis=1) - expected[:, crowd].sum(axis=1)).mean())
+
+
+def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target -> ``{value, target, met}`` (see the README's "Simulated vs real")."""
+    found: dict[str, dict[str, Any]] = {}
+    for rung, pair in report["ladder"].items():
+        gap = pair["world"] - pair["real"]
+        found[f"ladder_{rung}"] = {"value": gap, "target": "|world - real| <= 0.01", "met": abs(gap) <= 0.01}
+    gap = report["mf_gain"]["world"] - report["mf_gain"]["real"]
+    found["mf_gain"] = {"value": gap, "target": "|world - real| <= 0.005", "met": abs(gap) <= 0.005}
+    low, high = report["ndcg_gain"]["real_ci"]
+    value = report["ndcg_gain"]["world"]
+    found["ndcg_gain"] = {
+        "value": value,
+        "target": f"inside [{low:.4f}, {high:.4f}]",
+        "met": low <= value <= high,
+    }
+    w = report["rating_wasserstein"]
+    found["rating_wasserstein"] = {"value": w, "target": "<= 0.05", "met": w <= 0.05}
+    found["point_rmse"] = {
+        "value": report["point_rmse"],
+        "target": "<= 0.92",
+        "met": report["point_rmse"] <= 0.92,
+    }
+    found["fit_seconds"] = {
+        "value": report["fit_seconds"],
+        "target": "<= 10 s",
+        "met": report["fit_seconds"] <= 10,
+    }
+    return found
 
 
 def answer_value(
@@ -170,8 +283,8 @@ def answer_value(
         baseline = model.item_bias[query_items]
         personal = baseline + np.einsum("bd,bnd->bn", vector, design[query_items])
         relevance = np.exp2(held_out - world.rating_levels.min()) - 1.0
-        after = _ndcg(personal, relevance, query_ok, 10)
-        before = _ndcg(baseline, relevance, query_ok, 10)
+        after = ndcg_at_k(personal, relevance, query_ok, 10)
+        before = ndcg_at_k(baseline, relevance, query_ok, 10)
         gains.append(after - before)
     return gains[0], gains[1]
 
@@ -191,16 +304,6 @@ def _padded(
     index[owner[kept], position[kept]] = order[kept]
     mask[owner[kept], position[kept]] = True
     return index, mask
-
-
-def _ndcg(scores: np.ndarray, gains: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
-    """nDCG@k per row over the ``valid`` entries of padded rows."""
-    discount = 1.0 / np.log2(np.arange(2, scores.shape[1] + 2))[:k]
-    gains = np.where(valid, gains, 0.0)
-    ranked = np.take_along_axis(gains, np.argsort(np.where(valid, -scores, np.inf), axis=1), axis=1)
-    ideal = -np.sort(-gains, axis=1)
-    best = (ideal[:, :k] * discount).sum(axis=1)
-    return np.where(best > 0, (ranked[:, :k] * discount).sum(axis=1) / np.maximum(best, 1e-12), 0.0)
 
 
 def _rmse(prediction: np.ndarray, truth: np.ndarray) -> float:
@@ -355,7 +458,41 @@ def format_report(report: dict[str, Any]) -> str:
             f"real {report['answer_value_real']:+.4f} (95% CI ±{report['answer_value_ci95']:.4f})",
         ),
         ("fit time", f"{report['fit_seconds']:.2f} s", f"params {report['params']}"),
+        ("model's point prediction RMSE", f"{report['point_rmse']:.4f}", "before calibration draws users"),
     ]
+    rows += [
+        (f"ladder {rung} RMSE", f"{pair['world']:.4f}", f"real {pair['real']:.4f}")
+        for rung, pair in report["ladder"].items()
+    ]
+    ndcg = report["ndcg_gain"]
+    rows += [
+        (
+            "MF gain over biases (RMSE)",
+            f"{report['mf_gain']['world']:+.4f}",
+            f"real {report['mf_gain']['real']:+.4f}",
+        ),
+        (
+            "MF nDCG@10 gain over item bias",
+            f"{ndcg['world']:+.4f}",
+            f"real {ndcg['real']:+.4f} [{ndcg['real_ci'][0]:+.4f}, {ndcg['real_ci'][1]:+.4f}]",
+        ),
+        (
+            "user mean / std Wasserstein-1",
+            f"{report['user_mean_wasserstein']:.4f}",
+            f"std {report['user_std_wasserstein']:.4f}",
+        ),
+        (
+            "personal room (20 steps, rating points)",
+            f"{report['personal_room']:.2f}",
+            "best own 20 - best crowd 20",
+        ),
+    ]
+    missed = [
+        f"{name} ({t['value']:+.4f}; target {t['target']})"
+        for name, t in report["targets"].items()
+        if not t["met"]
+    ]
+    rows.append(("targets missed", str(len(missed)), "; ".join(missed) or "none"))
     width = max(len(r[0]) for r in rows)
     head = (
         f"{report['dataset']} — {report['family']}: fitted on {report['train_ratings']:,} ratings, "

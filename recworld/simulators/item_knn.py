@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recworld.simulators.latent_factor import FactorModel, fit_als
+from recworld.numerics.factorization import FactorModel, fit_als
 
 
 class NeighbourModel:

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
+from recworld.numerics.factorization import fit_als
 from recworld.simulators import FAMILIES, SimulatorError, fit_simulator
 from recworld.simulators.awareness import fit_awareness
 from recworld.simulators.fidelity import auc, gini
-from recworld.simulators.latent_factor import fit_als
 from tests.simulators.synthetic import low_rank_ratings
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from recworld.data import load_dataset
+from recworld.numerics.factorization import fit_als, fold_in
 from recworld.simulators import SimulatorError, fit_simulator
 from recworld.simulators.fidelity import validate
-from recworld.simulators.latent_factor import fit_als, fold_in
 from tests.simulators.synthetic import low_rank_ratings
 
 

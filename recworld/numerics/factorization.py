@@ -14,11 +14,29 @@ posterior means (`recworld.simulators.families.fit_simulator`'s ``user_spread``)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
-from recworld.data import RatingData
+
+class Ratings(Protocol):
+    """What `fit_als_on` reads of a ratings table (`recworld.data.RatingData` has it)."""
+
+    @property
+    def user(self) -> np.ndarray: ...
+
+    @property
+    def item(self) -> np.ndarray: ...
+
+    @property
+    def rating(self) -> np.ndarray: ...
+
+    @property
+    def n_users(self) -> int: ...
+
+    @property
+    def n_items(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -73,14 +91,70 @@ class FactorModel:
 
 
 def fold_in(
-    design: np.ndarray, targets: np.ndarray, items: np.ndarray, answered: np.ndarray, prior: float
+    design: np.ndarray,
+    targets: np.ndarray,
+    items: np.ndarray,
+    answered: np.ndarray,
+    prior: float | UserPrior,
 ) -> np.ndarray:
-    """Each row's ridge regression of its answered ``targets`` on ``design[items]``, ``(B, D)``: a new
-    user's vector from a few ratings with the item side fixed (padded ``(B, n)`` inputs)."""
+    """Each row's vector from its answered ``targets`` on ``design[items]`` with the item side fixed,
+    ``(B, D)`` from padded ``(B, n)`` inputs: a new user's vector from a few ratings.
+
+    ``prior`` is either a ridge penalty (a prior centred on zero, the same in every direction) or a
+    `UserPrior`, whose posterior mean this is."""
     weight = answered.astype(np.float64)
     x = design[items] * weight[..., None]
-    normal = np.einsum("bnd,bne->bde", x, x) + prior * np.eye(design.shape[1])
-    return np.linalg.solve(normal, np.einsum("bnd,bn->bd", x, targets * weight)[..., None])[..., 0]
+    normal = np.einsum("bnd,bne->bde", x, x)
+    rhs = np.einsum("bnd,bn->bd", x, targets * weight)
+    if isinstance(prior, UserPrior):
+        normal += prior.precision
+        rhs += prior.precision @ prior.mean
+    else:
+        normal += prior * np.eye(design.shape[1])
+    return np.linalg.solve(normal, rhs[..., None])[..., 0]
+
+
+@dataclass(frozen=True)
+class UserPrior:
+    """An empirical-Bayes Gaussian prior over a user's vector ``x_u = [b_u, p_u]`` given the item side.
+
+    ``mean`` and the covariance are those of the training users' fitted vectors, the bias and the
+    factors apart (no cross-covariance), and ``noise`` is the variance of the training residuals.
+    Fold-in with it (`fold_in`) is the posterior mean of a Bayesian linear model; in a world whose
+    users are drawn from the prior and whose ratings add that noise, every extra answer lowers the
+    expected error of the prediction, which a zero-mean isotropic ridge does not promise.
+    ``precision`` is ``noise * covariance^-1``, the penalty matrix that stands for the prior.
+    """
+
+    mean: np.ndarray
+    covariance: np.ndarray
+    noise: float
+
+    @property
+    def precision(self) -> np.ndarray:
+        return self.noise * np.linalg.inv(self.covariance)
+
+    @classmethod
+    def fit(cls, model: FactorModel, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> UserPrior:
+        """The prior of the users who rated in ``(users, items, ratings)`` (the ratings ``model`` was
+        fitted on)."""
+        rated = np.unique(users)
+        vectors = np.column_stack([model.user_bias, model.user_factors])[rated]
+        covariance = np.zeros((vectors.shape[1],) * 2)
+        covariance[0, 0] = vectors[:, 0].var()
+        covariance[1:, 1:] = np.atleast_2d(np.cov(vectors[:, 1:], rowvar=False))
+        covariance += 1e-6 * np.eye(len(covariance))  # a factor no user uses stays invertible
+        residual = ratings - model.predict(users, items)
+        return cls(vectors.mean(axis=0), covariance, float(np.mean(residual**2)))
+
+    def predictive_variance(self, design: np.ndarray, items: np.ndarray, answered: np.ndarray) -> np.ndarray:
+        """Posterior variance of each row's score for every item of ``design`` after the answers,
+        ``(B, n_items)`` (noise excluded)."""
+        weight = answered.astype(np.float64)
+        x = design[items] * weight[..., None]
+        normal = np.einsum("bnd,bne->bde", x, x) + self.precision
+        covariance = self.noise * np.linalg.inv(normal)
+        return np.einsum("id,bde,ie->bi", design, covariance, design)
 
 
 def fit_als(
@@ -111,7 +185,7 @@ def fit_als(
 
 
 def fit_als_on(
-    data: RatingData,
+    data: Ratings,
     *,
     rank: int,
     reg: float,
@@ -153,3 +227,13 @@ class _Pattern:
         weighted = sp.csr_matrix((targets[self.order], *self.structure), shape=self.shape)
         solution = np.linalg.solve(normal, (weighted @ design)[..., None])[..., 0]
         return solution[:, 0], solution[:, 1:]
+
+
+def item_means(items: np.ndarray, ratings: np.ndarray, n_items: int, prior_count: float = 5.0) -> np.ndarray:
+    """Each item's mean rating shrunk toward the global mean by ``prior_count`` pseudo-ratings (an item
+    nobody rated gets the global mean): the non-personal baseline predictor."""
+    ratings = np.asarray(ratings, dtype=np.float64)
+    mean = float(ratings.mean())
+    sums = np.bincount(items, weights=ratings, minlength=n_items)
+    counts = np.bincount(items, minlength=n_items)
+    return (sums + prior_count * mean) / (counts + prior_count)
