@@ -147,7 +147,13 @@ def _sim_list(args: argparse.Namespace) -> int:
 def _sim_fit(args: argparse.Namespace) -> int:
     from recworld.simulators import fit_simulator
 
-    world = fit_simulator(load(args.dataset), args.family, seed=args.seed, user_spread=args.user_spread)
+    world = fit_simulator(
+        load(args.dataset),
+        args.family,
+        seed=args.seed,
+        user_spread=args.user_spread,
+        calibrated=not args.uncalibrated,
+    )
     world.save(args.out)
     print(f"{args.family}: {world.meta['params']} in {world.meta['fit_seconds']:.1f} s -> {args.out}")
     return 0
@@ -156,7 +162,13 @@ def _sim_fit(args: argparse.Namespace) -> int:
 def _sim_validate(args: argparse.Namespace) -> int:
     from recworld.simulators.fidelity import format_report, plot_fidelity, validate
 
-    report, arrays = validate(load(args.dataset), args.family, seed=args.seed, user_spread=args.user_spread)
+    report, arrays = validate(
+        load(args.dataset),
+        args.family,
+        seed=args.seed,
+        user_spread=args.user_spread,
+        calibrated=not args.uncalibrated,
+    )
     if args.plots is not None:
         report["plots"] = [str(p) for p in plot_fidelity(arrays, report, args.plots)]
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -185,6 +197,11 @@ def _add_sim_commands(top: argparse._SubParsersAction) -> None:
             type=float,
             default=0.0,
             help="scale of the posterior draw added to each user's truth (latent-factor; default 0)",
+        )
+        p.add_argument(
+            "--uncalibrated",
+            action="store_true",
+            help="the fitted table as it is, not calibrated on the ladder of baselines",
         )
         if name == "validate":
             p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -226,6 +243,16 @@ def _add_bench_commands(top: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", help="a Ray cluster (auto, ray://HOST:10001); default: a local instance")
     p.set_defaults(run=_bench_run)
 
+    p = bench.add_parser(
+        "validate", help="simulated vs real: run a suite in the world and on its replay twin, Kendall's tau"
+    )
+    p.add_argument("--suite", required=True, help="a shipped suite (quick, default, full) or a .toml path")
+    p.add_argument("--out", type=Path, required=True, help="directory for records, report and plots")
+    p.add_argument("--resume", action="store_true", help="keep the finished cells in --out, run the rest")
+    p.add_argument("--workers", type=int, help="processes at once (default: CPU count)")
+    p.add_argument("--json", action="store_true", help="print the agreement as one JSON object")
+    p.set_defaults(run=_bench_validate)
+
     p = bench.add_parser("report", help="rebuild report.md, summary.json and plots from a run's records")
     p.add_argument("dir", type=Path, help="the --out directory of `recworld bench run`")
     p.set_defaults(run=_bench_report)
@@ -245,6 +272,21 @@ def _bench_run(args: argparse.Namespace) -> int:
     )
     print(format_result(result))
     return 0 if result.ok else 1
+
+
+def _bench_validate(args: argparse.Namespace) -> int:
+    from recworld.benchmarks.agreement import format_agreement, twin_suite, write_agreement
+    from recworld.benchmarks.runner import format_result, run_suite
+    from recworld.benchmarks.suite import load_suite
+
+    suite = twin_suite(load_suite(args.suite))
+    result = run_suite(suite, args.out, resume=args.resume, workers=args.workers)
+    if not result.ok:
+        print(format_result(result))
+        return 1
+    report = write_agreement(suite, args.out)
+    print(json.dumps(report, indent=2) if args.json else format_agreement(report))
+    return 0
 
 
 def _bench_report(args: argparse.Namespace) -> int:

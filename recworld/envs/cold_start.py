@@ -227,7 +227,8 @@ class ColdStartEnv(RecEnv):
     | argument | default | meaning |
     |---|---|---|
     | ``dataset`` | ``"movielens-100k"`` | dataset name or directory |
-    | ``simulator`` | ``"latent-factor"`` | family name, saved simulator directory, or a `Simulator` |
+    | ``simulator`` | ``"latent-factor"`` | family, ``"replay"`` (real ratings), saved dir, `Simulator` |
+    | ``candidates`` | ``"all"`` | ``"rated"``: only the films the user rated (the default on replay) |
     | ``users`` | ``"test"`` | ``train``, ``validation``, ``test``, ``all`` or ``synthetic`` |
     | ``split_seed`` / ``population_seed`` | 0 | seed of the user split / of synthetic users |
     | ``user_spread`` | 0 | with a family name: users drawn from their posterior (see `fit_simulator`) |
@@ -238,6 +239,11 @@ class ColdStartEnv(RecEnv):
     | ``predictor`` | item means | estimates for ``surprise``: an array or a function of items |
     | ``window`` | 5 | steps kept in ``recent_*`` |
     | ``render_mode`` | None | ``"ansi"``: titles shown and the user's answers |
+
+    On ``simulator="replay"`` (the real-data twin, `recworld.simulators.ReplaySimulator`) the truth is
+    the user's own ratings: only the films they rated can be recommended (the action mask says so),
+    and the reward comes from the rating they really gave. Each user needs ``horizon * slate_size``
+    ratings. Agents run on it unchanged; ``recworld bench validate`` compares the two.
 
     ## Version History
     * v0: initial version.

@@ -164,17 +164,22 @@ class ElicitationEnv(RecEnv):
     the responses are ``[rating scaled to [0, 1] if answered, answered, asked]``.
 
     ## Rewards
-    The change in nDCG@``k`` (default 10) of the recommender's list over the items the user has not
-    rated in the data (and was not asked about), with gains ``2^(r - 1) - 1`` of the simulator's true
-    expected rating ``r``. Per-step rewards sum to the final nDCG minus the nDCG before any question.
-    The recommender is injected (``recommender=``, any object with the `Recommender` protocol's
-    ``scores``); the default is MF fold-in fitted on the training users' observed ratings only.
-    With it, answers barely move the list: on MovieLens-100K 10 real ratings do not measurably
-    improve how fold-in ranks a new user's held-out films either (``recworld sim validate``'s "value
-    of answers", -0.004 ± 0.008 real, -0.005 simulated), so learners that get more answers
-    score no better than random questions (slightly worse, in the world). A recommender that
-    learns more from a few ratings, or a world with more personal signal
-    (``fit_simulator(..., user_spread=...)``), makes the questions matter.
+    The recommender (``recommender=``, any object with the `Recommender` protocol's ``scores``,
+    returning predicted ratings; the default is MF fold-in with an empirical-Bayes prior, fitted on
+    the training users' observed ratings only) is scored on the *candidates*: the films the user did
+    not rate in the data, or, with ``candidates="rated"`` and on replay, the films they rated; a film
+    leaves the candidates once asked about.
+
+    * ``reward="mae"`` (default): the drop in the mean absolute error of the recommender's predicted
+      ratings against the user's true (expected) ratings over the candidates still to be predicted,
+      before vs after the answer. This is how elicitation is measured in the literature (Rashid et al.
+      2002; Elahi, Ricci and Rubens 2016), and it sees everything an answer teaches: most of what a
+      few ratings tell about a new user is their rating bias, which moves every prediction and no
+      ranking. With the default recommender an answer cannot raise the expected error in a world
+      drawn from its own prior, so a question's reward is what it teaches.
+    * ``reward="ndcg"``: the change in nDCG@``k`` (default 10) of the recommender's list over the
+      candidates, with gains ``2^(r - 1) - 1`` of the true rating ``r``; per-step rewards sum to the
+      final nDCG minus the nDCG before any question.
 
     ## Starting State
     A user drawn from the population; no questions asked.
@@ -183,7 +188,7 @@ class ElicitationEnv(RecEnv):
     Termination when the budget of questions is spent (default 10).
 
     ## Info
-    Flat scalars: ``known`` (1 if answered), ``rating`` (the answer, 0 if unknown), ``ndcg``,
+    Flat scalars: ``known`` (1 if answered), ``rating`` (the answer, 0 if unknown), ``ndcg``, ``mae``,
     ``expected_rating`` of the asked item, ``repeats``, ``user``.
 
     ## Arguments
@@ -191,8 +196,12 @@ class ElicitationEnv(RecEnv):
     >>> env = gym.make("recworld/Elicitation-v0", budget=5)  # doctest: +SKIP
 
     ``dataset``, ``simulator``, ``users``, ``split_seed``, ``n_synthetic``, ``population_seed``,
-    ``user_spread``, ``window`` and ``render_mode`` as in `ColdStartEnv`; ``budget`` (10),
-    ``recommender``, ``k`` (10).
+    ``user_spread``, ``window``, ``candidates`` and ``render_mode`` as in `ColdStartEnv`; ``budget``
+    (10), ``recommender``, ``k`` (10), ``reward`` (``"mae"`` or ``"ndcg"``).
+
+    On ``simulator="replay"`` (the real-data twin) a user answers a question exactly when they rated
+    the film, with the rating they gave, and the recommender is scored against their real ratings
+    of the films not asked about; each user needs ``budget + 5`` ratings.
 
     ## Version History
     * v0: initial version.

@@ -154,23 +154,13 @@ def fit_simulator(
         # The world is the chosen model fitted on the training part, so the ratings it never saw
         # (the validation part) show how it behaves where agents mostly act: on unrated films.
         table = model.table()
-        calibration = calibrate(
-            Decomposition.of(table),
-            fit_noise(
-                r[train] - table[u[train], i[train]], u[train], data.n_users, inflation=inflation, step=step
-            ),
-            Split(u, i, train, val, data.n_users, data.n_items, data.rating_scale),
-            r,
-            levels,
-            seed=seed,
-        )
-        scores = Decomposition.of(table).scores(
-            calibration.item_scale, calibration.user_scale, calibration.taste_scale
-        )
-        noise = fit_noise(
-            r[train] - table[u[train], i[train]], u[train], data.n_users, inflation=inflation, step=step
-        )
-        noise = np.maximum(calibration.noise_scale * noise, MIN_NOISE).astype(np.float32)
+        decomposition = Decomposition.of(table)
+        residuals = r[train] - table[u[train], i[train]]
+        base = fit_noise(residuals, u[train], data.n_users, inflation=inflation, step=step)
+        split = Split(u, i, train, val, data.n_users, data.n_items, data.rating_scale)
+        calibration = calibrate(decomposition, base, split, r, levels, seed=seed)
+        scores = decomposition.scores(calibration.item_scale, calibration.user_scale, calibration.taste_scale)
+        noise = np.maximum(calibration.noise_scale * base, MIN_NOISE).astype(np.float32)
     else:
         model = fit(np.arange(data.n_ratings), best)
         scores = model.table()

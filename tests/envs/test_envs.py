@@ -244,8 +244,8 @@ def test_surprise_reward_uses_the_injected_predictor():
     assert reward == info["rating"]
 
 
-def test_elicitation_rewards_sum_to_the_final_gain():
-    env = gym.make("recworld/Elicitation-v0", budget=8).unwrapped
+def test_elicitation_ndcg_rewards_sum_to_the_final_gain():
+    env = gym.make("recworld/Elicitation-v0", budget=8, reward="ndcg").unwrapped
     env.reset(seed=2)
     initial = env.kernel.ndcg[0]
     popular = np.argsort(-np.bincount(env.kernel.world.train_data.item, minlength=1682))

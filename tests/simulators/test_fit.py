@@ -5,7 +5,7 @@ from scipy.stats import wasserstein_distance
 from recworld.numerics.factorization import fit_als
 from recworld.simulators import FAMILIES, SimulatorError, fit_simulator
 from recworld.simulators.awareness import fit_awareness
-from recworld.simulators.fidelity import auc, gini
+from recworld.simulators.fidelity import auc, gini, point_prediction
 from tests.simulators.synthetic import low_rank_ratings
 
 
@@ -17,13 +17,16 @@ def synthetic():
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_fit_recovers_the_truth_better_than_item_means(synthetic, family):
     data, truth = synthetic
-    world = fit_simulator(data, family, seed=0)
+    world = fit_simulator(data, family, seed=0, calibrated=False)  # the family's fit on all ratings
     rmse = np.sqrt(np.mean((world.scores - truth) ** 2))
     item_mean = np.bincount(data.item, weights=data.rating, minlength=data.n_items) / np.maximum(
         data.counts_per_item(), 1
     )
     baseline = np.sqrt(np.mean((item_mean[None, :] - truth) ** 2))
     assert rmse < 0.8 * baseline
+    # The calibrated world's model is fitted on the training part of the ratings (90%).
+    calibrated = fit_simulator(data, family, seed=0)
+    assert np.sqrt(np.mean((point_prediction(calibrated) - truth) ** 2)) < 0.85 * baseline
     assert world.meta["params"] in [dict(g) for g in FAMILIES[family].grid]
     assert len(world.meta["search"]) == len(FAMILIES[family].grid)
 

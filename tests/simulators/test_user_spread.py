@@ -23,7 +23,7 @@ def _personal_variance(scores: np.ndarray) -> float:
 
 def test_spread_adds_personal_variance_keeps_the_histogram_and_is_deterministic(synthetic):
     data, truth = synthetic
-    mean_world = fit_simulator(data, seed=0)
+    mean_world = fit_simulator(data, seed=0, calibrated=False)
     spread_world = fit_simulator(data, seed=0, user_spread=1.0)
     again = fit_simulator(data, seed=0, user_spread=1.0)
     np.testing.assert_array_equal(spread_world.scores, again.scores)
@@ -68,15 +68,22 @@ def test_fold_in_is_each_rows_ridge_solution():
 
 def test_answer_value_sees_the_personal_signal_a_mean_world_lacks(synthetic):
     """Synthetic people really are low-rank: 10 answers help rank their held-out films, much more
-    than in a world of posterior means; a spread world gets closer."""
+    than in a world of posterior means; a spread world gets closer, and so does the world calibrated
+    on the ladder of baselines (the default)."""
     data, _ = synthetic
     gains = {}
-    for spread in (0.0, 4.0):
-        report, _ = validate(data, seed=0, user_spread=spread)
-        gains[spread] = report["answer_value_simulated"]
-    assert report["answer_value_real"] > report["answer_value_ci95"] > 0
-    assert gains[0.0] < report["answer_value_real"] - 0.01
-    assert gains[4.0] > gains[0.0] + 0.01
+    for name, options in (
+        ("mean", {"calibrated": False}),
+        ("spread", {"user_spread": 4.0}),
+        ("calibrated", {}),
+    ):
+        report, _ = validate(data, seed=0, **options)
+        gains[name] = report["answer_value_simulated"]
+    real = report["answer_value_real"]
+    assert real > report["answer_value_ci95"] > 0
+    assert gains["mean"] < real - 0.01
+    assert gains["spread"] > gains["mean"] + 0.01
+    assert abs(gains["calibrated"] - real) < abs(gains["mean"] - real)
 
 
 def test_bad_spread(synthetic):
