@@ -27,14 +27,16 @@ The evaluation protocol (what a record means):
 
 Metrics (per user unless said otherwise; see `recworld.benchmarks.suite.METRICS`):
 
-- ``return``: sum of rewards of the episode (Elicitation: final nDCG minus the nDCG before any question);
+- ``return``: sum of rewards of the episode (Elicitation: with ``reward="mae"``, the default, the sum of
+  each answer's drop in MAE on the films still to predict; with ``"ndcg"``, the final nDCG minus
+  the nDCG before any question);
 - ``regret``: sum of ``info["regret"]`` (against each step's best unseen items by the simulator's
   truth, i.e. against the oracle); ColdStart and Engagement;
 - ``like_rate``: share of the items the user rated (took, or answered on Elicitation) that they rated
   at least the like threshold (4 on MovieLens), read from the observation's latest responses;
   undefined (NaN) for a user who rated nothing;
-- ``ndcg``: the final ``info["ndcg"]`` (nDCG@k after elicitation); ``answer_rate``: share of questions
-  answered; Elicitation;
+- ``ndcg`` and ``mae``: the final ``info["ndcg"]`` and ``info["mae"]`` (the recommender's nDCG@k and
+  MAE after elicitation); ``answer_rate``: share of questions answered; Elicitation;
 - ``diversity``: intra-list diversity, the mean pairwise cosine distance between the genre profiles
   (the genre columns of the public ``item_features``) of the distinct items shown to the user;
 - ``session_length``: steps in the episode; ``leave_rate``: 1 if the user left (termination); Engagement;
@@ -232,7 +234,7 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
     returns, regret = np.zeros(b), np.zeros(b)
     steps, left = np.zeros(b, dtype=np.int64), np.zeros(b, dtype=bool)
     liked, rated = np.zeros(b), np.zeros(b)
-    final_ndcg = np.full(b, np.nan)
+    final_ndcg, final_mae = np.full(b, np.nan), np.full(b, np.nan)
     shown = np.zeros((b, context.n_items), dtype=bool)
     step_sum: list[float] = []
     step_sq: list[float] = []
@@ -260,6 +262,8 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
             regret += np.where(active, np.asarray(info["regret"], dtype=np.float64), 0.0)
         if "ndcg" in info:
             final_ndcg = np.where(active, np.asarray(info["ndcg"], dtype=np.float64), final_ndcg)
+        if "mae" in info:
+            final_mae = np.where(active, np.asarray(info["mae"], dtype=np.float64), final_mae)
         latest = np.asarray(obs["recent_responses"]).reshape(b, -1, len(channels))[:, :s]
         taken = latest[..., channels.index("taken")] > 0.5
         ratings = low + latest[..., channels.index("rating")].astype(np.float64) * (high - low)
@@ -281,6 +285,7 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
         per_user["regret"] = regret
     if kind == "Elicitation":
         per_user["ndcg"] = final_ndcg
+        per_user["mae"] = final_mae
         per_user["answer_rate"] = rated / np.maximum(steps, 1)
     if kind == "Engagement":
         per_user["session_length"] = steps.astype(np.float64)

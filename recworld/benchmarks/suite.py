@@ -66,6 +66,7 @@ METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
         "share of rated items rated >= 4",
     ),
     "ndcg": (frozenset({"Elicitation"}), True, "nDCG@k of the recommender's list after elicitation"),
+    "mae": (frozenset({"Elicitation"}), False, "the recommender's MAE against the truth after elicitation"),
     "answer_rate": (frozenset({"Elicitation"}), True, "share of questions the user could answer"),
     "coverage": (
         frozenset({"ColdStart", "Elicitation", "Engagement"}),
@@ -93,9 +94,11 @@ DEFAULT_COMPARISONS: dict[str, tuple[str, frozenset[str], frozenset[str] | None,
         frozenset(),
     ),
     "Elicitation": (
-        "best active learner vs log(popularity)·entropy",
-        frozenset({"entropy", "uncertainty", "committee", "expected-change", "meta-elicitation"}),
-        frozenset({"log-pop-entropy"}),
+        "best active learner vs random questions",
+        frozenset(
+            {"entropy", "log-pop-entropy", "uncertainty", "committee", "expected-change", "meta-elicitation"}
+        ),
+        frozenset({"random"}),
         frozenset(),
     ),
     "Engagement": (
