@@ -46,7 +46,7 @@ class RecommendationKernel(Kernel):
             candidates, horizon * slate_size, f"horizon {horizon} x slate_size {slate_size}"
         )
         if reward not in REWARDS:
-            raise ValueError(f"reward={reward!r} is not one of {', '.join(REWARDS)}")
+            raise ValueError(f"{self.env_id}: reward={reward!r} is not one of {', '.join(REWARDS)}")
         self.reward = reward
         if isinstance(choice_model, str):
             if choice_model not in CHOICE_MODELS:
@@ -91,8 +91,12 @@ class RecommendationKernel(Kernel):
             self.top = self.world.top_items(self.horizon * self.slate_size + self.slate_size, self.rated)
         top, expected = self.top
         if self.slate_size == 1:
-            while True:  # at most a few passes: the pointer only moves forward
-                blocked = self.shown[self.rows, top[self.member, self.pointer]]
+            # At most a few passes: the pointer only moves forward. It stops at the end of the list,
+            # which only a user with no unseen candidate left reaches (a finished episode that a
+            # vector environment steps once more before it restarts it; that step is discarded).
+            last = top.shape[1] - 1
+            while True:
+                blocked = self.shown[self.rows, top[self.member, self.pointer]] & (self.pointer < last)
                 if not blocked.any():
                     break
                 self.pointer += blocked

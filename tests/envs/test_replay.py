@@ -247,3 +247,24 @@ def test_cold_start_replay_unrated_film_brings_nothing():
     _, reward, _, _, info = env.step(unrated)  # outside the mask: counted as already shown
     assert reward == 0.0
     assert info["repeats"] == 1
+
+
+@pytest.mark.realdata
+def test_vector_replay_steps_past_the_end_of_an_episode_without_error():
+    """Next-step autoreset steps a finished user once more before restarting them; a user whose rated
+    films are all shown must not run off the end of their list (regression)."""
+    from recworld.envs.world import build_world
+
+    counts = np.array([len(rated) for rated in build_world(simulator="replay").population_rated])
+    fewest = np.flatnonzero(counts == counts.min())[:2]
+    env = gym.make_vec(
+        "recworld/ColdStart-v0",
+        num_envs=len(fewest),
+        vectorization_mode="vector_entry_point",
+        simulator="replay",
+        horizon=int(counts.min()),
+    )
+    env.reset(seed=0, options={"members": fewest})
+    for _ in range(2 * int(counts.min()) + 2):
+        masks = env.action_masks()
+        env.step(np.array([np.flatnonzero(row)[0] if row.any() else 0 for row in masks]))
