@@ -324,3 +324,10 @@ def intra_list_diversity(shown: np.ndarray, genres: np.ndarray) -> np.ndarray:
     pairs = count * (count - 1)
     similarity = ((total**2).sum(axis=1) - self_similarity) / np.maximum(pairs, 1)
     return np.where(count >= 2, 1.0 - similarity, np.nan)
+
+
+if __name__ == "__main__":  # one cell in a process of its own: the cell on stdin, its record on stdout
+    import json
+    import sys
+
+    print(json.dumps(run_cell(Cell.from_dict(json.loads(sys.stdin.read())))))

@@ -235,19 +235,42 @@ def _worker_init(parent: int) -> None:
 
 def run_local(cells: Sequence[Cell], on_record: OnRecord, *, workers: int) -> None:
     """Run cells in a pool of ``workers`` processes; a cell whose process dies is retried once in a
-    pool of its own, then recorded as failed."""
-    broken = _run_pool(cells, on_record, workers)
-    for cell in broken:
-        retry = _run_pool([cell], on_record, 1)
-        for dead in retry:
-            on_record(
-                failed_record(
-                    dead,
-                    RuntimeError(
-                        "the worker process running this cell died (killed, out of memory or a crash)"
-                    ),
-                )
-            )
+    process of its own whose output is kept, so that its record says why it died."""
+    for cell in _run_pool(cells, on_record, workers):
+        on_record(run_in_subprocess(cell))
+
+
+def run_in_subprocess(cell: Cell, *, timeout: float | None = None) -> dict[str, Any]:
+    """Run one cell in a fresh interpreter (``python -m recworld.benchmarks.cell``) and return its
+    record; if that process dies too, a failed record carrying the end of what it printed."""
+    import json
+    import subprocess
+
+    with single_threaded_children():
+        done = subprocess.run(
+            [sys.executable, "-m", "recworld.benchmarks.cell"],
+            input=json.dumps(cell.to_dict()),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        try:
+            record: dict[str, Any] = json.loads(lines[-1])
+            return record
+        except json.JSONDecodeError:
+            pass
+    tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-20:])
+    how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit status {done.returncode}"
+    return failed_record(
+        cell,
+        RuntimeError(
+            f"the worker process running this cell died, twice ({how}; killed, out of memory or a "
+            f"crash); the retry printed:\n{tail}"
+        ),
+    )
 
 
 def _run_pool(cells: Sequence[Cell], on_record: OnRecord, workers: int) -> list[Cell]:
