@@ -16,6 +16,7 @@ builds a model; prediction is deterministic. SB3 and sb3-contrib are imported on
 from __future__ import annotations
 
 import importlib
+import inspect
 import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -282,3 +283,59 @@ class MaskablePPOAgent(SB3Agent):
             self.batch_observation(observation), deterministic=True, action_masks=masks
         )
         return np.asarray(actions).reshape(self.batch, s)
+
+
+class PolicyAgent(Agent):
+    """Any trained policy with stable-baselines3's ``predict(observation, deterministic=True)`` (and,
+    if it takes one, ``action_masks=``), as a recworld agent: the benchmark evaluates it like the
+    others. It acts on the batched observation and learns nothing online."""
+
+    name = "policy"
+    supports = frozenset({"ColdStart", "Elicitation", "Engagement"})
+
+    def __init__(self, policy: Any, seed: int = 0) -> None:
+        super().__init__(seed)
+        if not callable(getattr(policy, "predict", None)):
+            raise AgentError(f"{type(policy).__name__} has no predict(observation, ...): it is not a policy")
+        self.policy = policy
+        self.takes_masks = "action_masks" in inspect.signature(policy.predict).parameters
+
+    def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
+        assert self.context is not None
+        extra = {"action_masks": np.tile(allowed, (1, self.context.slate_size))} if self.takes_masks else {}
+        actions, _ = self.policy.predict(observation, deterministic=True, **extra)
+        return np.asarray(actions, dtype=np.int64).reshape(self.batch, self.context.slate_size)
+
+
+#: SB3 algorithm class name -> the recworld adapter that acts with its model (masked greedy choice)
+ADAPTERS: dict[str, type[SB3Agent]] = {
+    "PPO": PPOAgent,
+    "A2C": A2CAgent,
+    "DQN": DQNAgent,
+    "MaskablePPO": MaskablePPOAgent,
+}
+
+
+def as_agent(policy: Any, *, algorithm: str = "ppo", seed: int = 0) -> Agent:
+    """An agent for the benchmark's evaluation from what a user has at hand:
+
+    * a recworld `Agent`: itself;
+    * a trained stable-baselines3 model (PPO, A2C, DQN, MaskablePPO): the recworld adapter of its
+      algorithm, which acts with the model by masked greedy choice (the benchmark's protocol);
+    * a path to a model saved by SB3 (``model.save(path)``): loaded with ``algorithm`` (``"ppo"``,
+      ``"a2c"``, ``"dqn"`` or ``"maskable-ppo"``);
+    * any other object with SB3's ``predict``: `PolicyAgent`.
+    """
+    if isinstance(policy, Agent):
+        return policy
+    if isinstance(policy, str | Path):
+        adapters = {cls.name: cls for cls in ADAPTERS.values()}
+        if algorithm not in adapters:
+            raise AgentError(f"algorithm={algorithm!r} is not one of {', '.join(adapters)}")
+        return adapters[algorithm](seed=seed).load(policy)
+    adapter = ADAPTERS.get(type(policy).__name__)
+    if adapter is not None and hasattr(policy, "policy"):
+        agent = adapter(seed=seed)
+        agent.model = policy
+        return agent
+    return PolicyAgent(policy, seed=seed)

@@ -166,9 +166,40 @@ def _make_env(cell: Cell, num_envs: int) -> Any:
     )
 
 
+def evaluate_agent(
+    policy: Any,
+    env_id: str = "recworld/ColdStart-v0",
+    *,
+    seed: int = 0,
+    batch: int = 0,
+    algorithm: str = "ppo",
+    **env_kwargs: Any,
+) -> dict[str, Any]:
+    """The benchmark's evaluation of a policy trained elsewhere: every test user once, with the
+    benchmark's seeding, on ``env_id`` built with ``env_kwargs``. ``policy`` is a recworld agent, a
+    trained stable-baselines3 model, a path to one saved with ``model.save`` (loaded as
+    ``algorithm``), or any object with SB3's ``predict`` (`recworld.agents.sb3.as_agent`). Returns the
+    result part of a record: ``metrics`` (means over users), ``per_user``, ``curve``."""
+    from recworld.agents.sb3 import as_agent
+
+    if "users" in env_kwargs:
+        raise ValueError(
+            f"users={env_kwargs['users']!r}: the benchmark evaluates every held-out test user "
+            "(users='test'); leave users out"
+        )
+    label = env_id.split("/")[-1].split("-v")[0]
+    cell = Cell(label, env_id, env_kwargs, "policy", "policy", {}, seed, 0, batch)
+    with _torch_single_thread(seed):
+        return evaluate(as_agent(policy, algorithm=algorithm, seed=seed), cell)
+
+
 def evaluate(agent: Any, cell: Cell) -> dict[str, Any]:
-    """Evaluate a (fitted) agent on every test user once; the result part of a record."""
+    """Evaluate a (fitted) agent on every test user once; the result part of a record. ``agent`` may
+    also be a trained model (see `evaluate_agent`)."""
+    from recworld.agents.sb3 import as_agent
     from recworld.envs.context import env_context, kernel_of
+
+    agent = as_agent(agent, seed=cell.seed)
 
     probe = _make_env(cell, 1)
     n_users = len(kernel_of(probe).world.population)
