@@ -1,9 +1,9 @@
 """Train RLlib PPO on `recworld/ColdStart-v0` and compare it with a random policy on held-out users.
 
 RLlib builds the environment from its registered id, in its own worker processes; the
-``recworld:`` prefix makes Gymnasium import recworld there, so nothing is registered by hand. The only
-RLlib-side setting is the one RLlib asks of every ``Dict`` observation space: its standard
-``FlattenObservations`` connector. PPO trains on the *training* users of the MovieLens-100K split;
+``recworld:`` prefix makes Gymnasium import recworld there, so nothing is registered by hand.
+``observation="flat"`` gives RLlib one float32 ``Box`` (RLlib's default encoders have none for a
+``Dict``), so no connector is needed. PPO trains on the *training* users of the MovieLens-100K split;
 RLlib's evaluation runs on held-out *test* users (``users="test"``), and recworld's ``random`` agent
 meets test users too. Each episode: 10 recommendations, reward 1 per film rated 4 or 5.
 
@@ -31,7 +31,7 @@ def random_returns(n_episodes: int, seed: int) -> list[float]:
     from recworld.agents import make_agent
     from recworld.envs.context import env_context
 
-    env = gym.make(ENV_ID, **ENV_KWARGS, users="test")
+    env = gym.make(ENV_ID, **ENV_KWARGS, users="test")  # recworld's agents read the Dict observation
     agent = make_agent("random", seed=seed).bind(env_context(env), 1)
     returns = []
     for episode in range(n_episodes):
@@ -56,16 +56,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     import ray
     from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.connectors.env_to_module import FlattenObservations
 
     config = (
         PPOConfig()
-        .environment(ENV_ID, env_config={**ENV_KWARGS, "users": "train"})
-        .env_runners(
-            num_env_runners=1,
-            num_envs_per_env_runner=4,
-            env_to_module_connector=lambda env, spaces=None, device=None: FlattenObservations(),
-        )
+        .environment(ENV_ID, env_config={**ENV_KWARGS, "observation": "flat", "users": "train"})
+        .env_runners(num_env_runners=1, num_envs_per_env_runner=4)
         .training(
             train_batch_size_per_learner=args.batch,
             minibatch_size=min(250, args.batch),
@@ -77,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             evaluation_num_env_runners=1,
             evaluation_duration=args.eval_episodes,
             evaluation_duration_unit="episodes",
-            evaluation_config={"env_config": {**ENV_KWARGS, "users": "test"}, "explore": True},
+            evaluation_config={
+                "env_config": {**ENV_KWARGS, "observation": "flat", "users": "test"},
+                "explore": True,
+            },
         )
         .debugging(seed=args.seed)
     )

@@ -59,12 +59,29 @@ def make_kernel(kernel_class: type[Kernel], batch: int, options: dict[str, Any])
         if issubclass(base, Kernel) and base is not Kernel and "__init__" in vars(base):
             parameters = inspect.signature(base.__init__).parameters.values()
             accepted |= {p.name for p in parameters if p.kind in named} - {"self", "world", "batch"}
-    unknown = sorted(set(options) - accepted - set(WORLD_OPTIONS))
+    unknown = sorted(set(options) - accepted - set(WORLD_OPTIONS) - {"observation"})
     if unknown:
-        allowed = ", ".join(sorted(accepted | set(WORLD_OPTIONS) | {"render_mode"}))
+        allowed = ", ".join(sorted(accepted | set(WORLD_OPTIONS) | {"render_mode", "observation"}))
         raise TypeError(f"unknown argument(s) {', '.join(unknown)}; the environment accepts: {allowed}")
     options = dict(options)
-    return kernel_class(world_from(options), batch, **options)
+    observation = options.pop("observation", "dict")
+    if observation not in OBSERVATIONS:
+        raise ValueError(
+            f"observation={observation!r} is not one of {', '.join(OBSERVATIONS)} ('flat': one float32 Box, "
+            "for libraries without Dict spaces)"
+        )
+    kernel = kernel_class(world_from(options), batch, **options)
+    if observation == "flat":
+        kernel.flatten_observations()
+    return kernel
+
+
+#: ``"dict"`` (default): a ``Dict`` of float32 boxes; ``"flat"``: one float32 ``Box``, the boxes of the
+#: ``Dict`` concatenated in its key order, which Gymnasium sorts (``history``, ``progress``,
+#: ``recent_items``, ``recent_responses``, ``user``; the same as ``gymnasium.spaces.flatten``), for
+#: libraries without ``Dict`` support (RLlib's default config, CleanRL-style scripts). recworld's own
+#: agents read the ``Dict`` form.
+OBSERVATIONS = ("dict", "flat")
 
 
 RESPONSE_CHANNELS = ("rating", "taken", "shown", "clicked")
@@ -180,13 +197,14 @@ class Kernel(ABC):
             batch, slate_size, window, item_dim, (float(levels.min()), float(levels.max()))
         )
         user_dim = world.population_features.shape[1]
-        self.observation_space = spaces.Dict(
+        self.observation_space: spaces.Space = spaces.Dict(
             {
                 "user": spaces.Box(-5.0, 5.0, (user_dim,), np.float32),
                 "progress": spaces.Box(0.0, 1.0, (1,), np.float32),
                 **self.history.space_parts(item_dim),
             }
         )
+        self.flat_keys: tuple[str, ...] | None = None  # set by flatten_observations
         self.member = np.zeros(batch, dtype=np.int64)  # index into world.population
         self.user = np.zeros(batch, dtype=np.int64)  # simulator user index
         self.t = np.zeros(batch, dtype=np.int64)
@@ -260,12 +278,23 @@ class Kernel(ABC):
         """This step's uniforms, ``(B, draws_per_step)``."""
         return self.uniforms[self.rows, np.minimum(self.t, self.horizon - 1)]
 
-    def observe(self) -> dict[str, np.ndarray]:
-        return {
+    def observe(self) -> dict[str, np.ndarray] | np.ndarray:
+        parts = {
             "user": self.world.population_features[self.member],
             "progress": (np.minimum(self.t, self.horizon) / self.horizon).astype(np.float32)[:, None],
             **self.history.observe(),
         }
+        if self.flat_keys is None:
+            return parts
+        return np.concatenate([parts[key] for key in self.flat_keys], axis=1)
+
+    def flatten_observations(self) -> None:
+        """Observe one float32 ``Box``: the ``Dict``'s boxes concatenated in its key order."""
+        boxes: dict[str, Any] = dict(getattr(self.observation_space, "spaces", {}))
+        self.flat_keys = tuple(boxes)
+        low = np.concatenate([boxes[key].low.reshape(-1) for key in self.flat_keys])
+        high = np.concatenate([boxes[key].high.reshape(-1) for key in self.flat_keys])
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
 
     def action_masks(self) -> np.ndarray:
         """Allowed items (not shown yet in this episode); ``(B, n_items)``, or ``(B, S * n_items)``
@@ -321,7 +350,7 @@ class RecEnv(gym.Env):
         self.action_space = self.kernel.action_space
         self._running = False
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Start an episode; ``options={"member": i}`` picks the i-th user of the population."""
         super().reset(seed=seed)
         member = None if not options or "member" not in options else np.array([options["member"]])
@@ -329,7 +358,7 @@ class RecEnv(gym.Env):
         self._running = True
         return self._observation(), {"user": int(self.kernel.user[0])}
 
-    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if not self._running:
             raise ResetNeeded("call reset() before step(): the episode has not started or has ended")
         kernel = self.kernel
@@ -359,8 +388,11 @@ class RecEnv(gym.Env):
     def render(self) -> Any:  # the text (``str``) or None; Gymnasium types it by release
         return self.kernel.describe(0) if self.render_mode == "ansi" else None
 
-    def _observation(self) -> dict[str, np.ndarray]:
-        return {key: value[0] for key, value in self.kernel.observe().items()}
+    def _observation(self) -> dict[str, np.ndarray] | np.ndarray:
+        observed = self.kernel.observe()
+        if isinstance(observed, np.ndarray):
+            return observed[0]
+        return {key: value[0] for key, value in observed.items()}
 
 
 class RecVectorEnv(gym.vector.VectorEnv):
@@ -392,7 +424,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict, dict]:
+    ) -> tuple[Any, dict]:
         if seed is None or isinstance(seed, int | np.integer):
             seeds = [None if seed is None else int(seed) + i for i in range(self.num_envs)]
         else:
@@ -410,7 +442,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
-    def step(self, actions: Any) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._rngs:
             raise ResetNeeded("call reset() before step()")
         checked = self.kernel.check_actions(actions)

@@ -185,10 +185,12 @@ class ColdStartEnv(RecEnv):
     """Recommendation to a new user, one item (or slate) per step.
 
     ## Description
-    An episode is one cold-start user: a test user of the split (their ratings never reach the
-    training side), or a synthetic user drawn from the simulator's user density when
-    ``users="synthetic"``. The agent recommends an item per step and sees the user's answer; it
-    knows only the user's demographics at first, and must learn the user's taste from the answers.
+    An episode is one cold-start user: by default a training user of the split (what anything that
+    trains should meet), with ``users="test"`` a held-out user whose ratings never reach the training
+    side (what evaluation meets: the benchmark asks for it), or a synthetic user drawn from the
+    simulator's user density when ``users="synthetic"``. The agent recommends an item per step and
+    sees the user's answer; it knows only the user's demographics at first, and must learn the
+    user's taste from the answers.
 
     ## Action Space
     ``Discrete(n_items)``: the item to recommend, or ``MultiDiscrete([n_items] * slate_size)`` when
@@ -233,7 +235,7 @@ class ColdStartEnv(RecEnv):
     | ``dataset`` | ``"movielens-100k"`` | dataset name or directory |
     | ``simulator`` | ``"latent-factor"`` | family, ``"replay"`` (real ratings), saved dir, `Simulator` |
     | ``candidates`` | ``"all"`` | ``"rated"``: only the films the user rated (the default on replay) |
-    | ``users`` | ``"test"`` | ``train``, ``validation``, ``test``, ``all`` or ``synthetic`` |
+    | ``users`` | ``"train"`` | ``train``, ``validation``, ``test`` (held out), ``all``, ``synthetic`` |
     | ``split_seed`` / ``population_seed`` | 0 | seed of the user split / of synthetic users |
     | ``user_spread`` | 0 | with a family name: users drawn from their posterior (see `fit_simulator`) |
     | ``horizon`` | 20 | steps per episode |

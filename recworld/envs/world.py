@@ -130,7 +130,7 @@ def build_world(
     dataset: str = "movielens-100k",
     simulator: str | Path | Simulator = "latent-factor",
     *,
-    users: str = "test",
+    users: str = "train",
     split_seed: int = 0,
     n_synthetic: int = 10_000,
     population_seed: int = 0,

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture(scope="module")
 def cold_start():
-    return gym.make_vec("recworld/ColdStart-v0", num_envs=94, vectorization_mode="vector_entry_point")
+    return gym.make_vec(
+        "recworld/ColdStart-v0", num_envs=94, vectorization_mode="vector_entry_point", users="test"
+    )
 
 
 def feed(agent, items, signals, ratings=None):

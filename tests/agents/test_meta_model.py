@@ -14,7 +14,7 @@ pytestmark = pytest.mark.realdata
 
 
 def test_the_split_holds_training_users_with_13_to_100_ratings_only():
-    env = gym.make("recworld/Elicitation-v0")
+    env = gym.make("recworld/Elicitation-v0", users="test")
     context, world = env_context(env), kernel_of(env).world
     split = mm.meta_split(context.train_data, seed=0)
     users = np.concatenate([split.train, split.validation])

@@ -117,3 +117,40 @@ def test_rllib_ppo_example_runs_end_to_end(capsys):
     assert 0 <= result["trained"] <= 10 and 0 <= result["random"] <= 10
     assert result["episodes"] >= 4
     assert "held-out users: PPO (RLlib)" in capsys.readouterr().out
+
+
+@pytest.mark.expensive
+def test_rllib_default_ppo_config_takes_the_flat_observation():
+    """RLlib's plain default config, given only the environment id and ``observation="flat"``: no
+    connector, no encoder setting (the batch is made small for time)."""
+    pytest.importorskip("ray.rllib", reason="the rllib extra is not installed")
+    import ray
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (
+        PPOConfig()
+        .environment("recworld:recworld/ColdStart-v0", env_config={"observation": "flat", "horizon": 5})
+        .env_runners(num_env_runners=0)
+        .training(train_batch_size_per_learner=100, minibatch_size=50, num_epochs=1)
+    )
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    algo = config.build_algo()
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+        ray.shutdown()
+    assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 100
+
+
+def test_flat_observation_is_the_dict_concatenated():
+    for env_id in ("recworld/ColdStart-v0", "recworld/Elicitation-v0", "recworld/Engagement-v0"):
+        flat, nested = gym.make(env_id, observation="flat"), gym.make(env_id)
+        observation, _ = flat.reset(seed=3)
+        expected, _ = nested.reset(seed=3)
+        keys = list(nested.observation_space.spaces)
+        assert keys == ["history", "progress", "recent_items", "recent_responses", "user"]  # sorted
+        np.testing.assert_array_equal(observation, np.concatenate([expected[k] for k in keys]))
+        assert flat.observation_space.contains(observation) and observation.dtype == np.float32
+    with pytest.raises(ValueError, match="observation='nested' is not one of dict, flat"):
+        gym.make("recworld/ColdStart-v0", observation="nested")
