@@ -27,7 +27,12 @@ from stable_baselines3.common.vec_env import SubprocVecEnv
 
 ENV_ID = "recworld:recworld/Engagement-v0"
 # regret=False skips a catalog scan per step that only evaluation reports need.
-ENV_KWARGS: dict[str, Any] = {"reward": "like", "horizon": 30, "regret": False}
+ENV_KWARGS: dict[str, Any] = {
+    "reward": "like",
+    "horizon": 30,
+    "regret": False,
+    "render_mode": None,  # SB3's make_vec_env would otherwise ask for rgb_array (a warning per env)
+}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -26,7 +26,11 @@ from stable_baselines3.common.evaluation import evaluate_policy
 import recworld  # noqa: F401 - registers the recworld/... environment ids
 
 ENV_ID = "recworld/ColdStart-v0"
-ENV_KWARGS: dict[str, Any] = {"reward": "like", "horizon": 10}
+ENV_KWARGS: dict[str, Any] = {
+    "reward": "like",
+    "horizon": 10,
+    "render_mode": None,
+}  # None: SB3's make_vec_env would ask for rgb_array
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
