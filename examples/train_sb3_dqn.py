@@ -29,8 +29,8 @@ ENV_ID = "recworld/ColdStart-v0"
 ENV_KWARGS: dict[str, Any] = {
     "reward": "like",
     "horizon": 1,
-    "render_mode": None,
-}  # None: SB3's make_vec_env would ask for rgb_array
+    "render_mode": None,  # SB3's make_vec_env would otherwise ask for rgb_array (a warning per env)
+}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
