@@ -34,6 +34,7 @@ WORLD_OPTIONS = (
     "n_synthetic",
     "population_seed",
     "user_spread",
+    "duplicates",
 )
 
 

@@ -9,14 +9,24 @@ the training side.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from recworld.data import RatingData, UserSplit, load, split_users
-from recworld.simulators import ReplaySimulator, Simulator, SimulatorError, TabularSimulator
+from recworld.data import RatingData, UserSplit, load, load_directory, split_users
+from recworld.data.fetch import DATASETS
+from recworld.simulators import (
+    FAMILIES,
+    ReplaySimulator,
+    Simulator,
+    SimulatorError,
+    TabularSimulator,
+    fit_simulator,
+)
 from recworld.simulators.cache import load_or_fit
 from recworld.simulators.dynamics import EngagementDynamics
 
@@ -102,12 +112,33 @@ class World:
         return mask
 
 
-def resolve_simulator(simulator: str | Path | Simulator, dataset: str, user_spread: float = 0.0) -> Simulator:
-    """A family name (fitted once with ``user_spread`` and cached), ``"replay"`` (the real-data twin:
-    the dataset's own ratings, `ReplaySimulator`), a directory written by `TabularSimulator.save`, or a
-    `Simulator` object (a user's own included)."""
-    fitted = isinstance(simulator, Simulator | Path) or simulator == "replay" or Path(simulator).is_dir()
-    if user_spread and fitted:
+def own_split(n_users: int, seed: int) -> dict[str, np.ndarray]:
+    """Train / validation / test / all populations over a simulator's own users (80 / 10 / 10%, at
+    least one test user), for simulators whose users are not the dataset's."""
+    order = np.random.default_rng([seed, 7]).permutation(n_users)
+    n_test = max(1, n_users // 10) if n_users >= 3 else 0
+    n_val = n_users // 10 if n_users >= 10 else 0
+    return {
+        "test": np.sort(order[:n_test]),
+        "validation": np.sort(order[n_test : n_test + n_val]),
+        "train": np.sort(order[n_test + n_val :]),
+        "all": np.arange(n_users),
+    }
+
+
+def resolve_simulator(
+    simulator: str | Path | Simulator,
+    data: RatingData,
+    dataset: str | None = None,
+    user_spread: float = 0.0,
+) -> Simulator:
+    """The world of ``data``: a family name (fitted once with ``user_spread`` and cached: on disk
+    for a named ``dataset``, in this process, by content, for others), ``"replay"`` (the real-data
+    twin: the data's own ratings), ``"package.module:factory"`` (a function of your own returning a
+    `Simulator`, called with the `RatingData` if it takes an argument), a directory written by
+    `TabularSimulator.save`, or a `Simulator` object."""
+    named_family = isinstance(simulator, str) and simulator in FAMILIES
+    if user_spread and not named_family:
         raise SimulatorError(
             f"user_spread={user_spread:g} applies when the simulator is a family name; this simulator "
             "is already fitted (fit it with fit_simulator(..., user_spread=...) instead)"
@@ -117,17 +148,58 @@ def resolve_simulator(simulator: str | Path | Simulator, dataset: str, user_spre
     if isinstance(simulator, Path) or (isinstance(simulator, str) and Path(simulator).is_dir()):
         return TabularSimulator.load(simulator)
     if simulator == "replay":
-        return ReplaySimulator.from_data(load(dataset))
-    if isinstance(simulator, str):
-        return load_or_fit(dataset, simulator, user_spread=user_spread)
+        return ReplaySimulator.from_data(data)
+    if named_family:
+        if dataset is not None and dataset in DATASETS:
+            return load_or_fit(dataset, str(simulator), user_spread=user_spread)
+        return _fitted_in_process(data, str(simulator), user_spread)
+    if isinstance(simulator, str) and ":" in simulator:
+        return _from_factory(simulator, data)
     raise SimulatorError(
-        "simulator must be a family name, a saved simulator directory or a Simulator, "
-        f"got {type(simulator).__name__}"
+        f"simulator={simulator!r} is not a family ({', '.join(FAMILIES)}), 'replay', a saved simulator "
+        "directory, 'package.module:factory' or a Simulator object"
+    )
+
+
+_in_process: dict[tuple[str, str, float], TabularSimulator] = {}
+
+
+def _fitted_in_process(data: RatingData, family: str, user_spread: float) -> TabularSimulator:
+    """A family fitted to data that has no disk cache, once per content in this process."""
+    key = (data.checksum(), family, user_spread)
+    if key not in _in_process:
+        _in_process[key] = fit_simulator(data, family, user_spread=user_spread)
+    return _in_process[key]
+
+
+def _from_factory(name: str, data: RatingData) -> Simulator:
+    module_name, _, attribute = name.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as err:
+        raise SimulatorError(
+            f"simulator={name!r}: cannot load {attribute!r} from module {module_name!r} ({err}); put its "
+            "directory on PYTHONPATH (for example PYTHONPATH=examples) or install it"
+        ) from None
+    world = factory(data) if inspect.signature(factory).parameters else factory()
+    if not isinstance(world, Simulator):
+        raise SimulatorError(f"simulator={name!r} returned {type(world).__name__}, not a recworld Simulator")
+    return world
+
+
+def _signature(dataset: str) -> tuple[tuple[str, int, int], ...]:
+    """What identifies a directory's content cheaply: each file's name, size and modification time
+    (a named dataset is verified by checksum when loaded, and has none)."""
+    path = Path(dataset)
+    if dataset in DATASETS or not path.is_dir():
+        return ()
+    return tuple(
+        (f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.iterdir()) if f.is_file()
     )
 
 
 def build_world(
-    dataset: str = "movielens-100k",
+    dataset: str | Path | RatingData = "movielens-100k",
     simulator: str | Path | Simulator = "latent-factor",
     *,
     users: str = "train",
@@ -135,17 +207,31 @@ def build_world(
     n_synthetic: int = 10_000,
     population_seed: int = 0,
     user_spread: float = 0.0,
+    duplicates: str = "error",
 ) -> World:
-    """Assemble a `World`; string-only configurations are built once per process and shared."""
+    """Assemble a `World` from a dataset name, a directory of rating files (read with the
+    ``duplicates`` policy) or a `RatingData`. Configurations given as names and paths are built once
+    per process and shared, and rebuilt when a directory's files change."""
     options = (users, split_seed, n_synthetic, population_seed, float(user_spread))
+    if isinstance(dataset, RatingData):
+        return _build_world(dataset, None, simulator, *options)
+    name = str(dataset)
     if isinstance(simulator, str | Path):
-        return _cached_world(dataset, str(simulator), *options)
-    return _build_world(dataset, simulator, *options)
+        return _cached_world(name, _signature(name), duplicates, str(simulator), *options)
+    return _build_world(_load(name, duplicates), name, simulator, *options)
+
+
+def _load(dataset: str, duplicates: str) -> RatingData:
+    if duplicates != "error" and dataset not in DATASETS:
+        return load_directory(Path(dataset), duplicates=duplicates)  # type: ignore[arg-type]
+    return load(dataset)
 
 
 @lru_cache(maxsize=8)
 def _cached_world(
     dataset: str,
+    signature: tuple[tuple[str, int, int], ...],
+    duplicates: str,
     simulator: str,
     users: str,
     split_seed: int,
@@ -153,11 +239,15 @@ def _cached_world(
     population_seed: int,
     user_spread: float,
 ) -> World:
-    return _build_world(dataset, simulator, users, split_seed, n_synthetic, population_seed, user_spread)
+    data = _load(dataset, duplicates)
+    return _build_world(
+        data, dataset, simulator, users, split_seed, n_synthetic, population_seed, user_spread
+    )
 
 
 def _build_world(
-    dataset: str,
+    data: RatingData,
+    dataset: str | None,
     simulator: str | Path | Simulator,
     users: str,
     split_seed: int,
@@ -167,8 +257,7 @@ def _build_world(
 ) -> World:
     if users not in POPULATIONS:
         raise ValueError(f"users={users!r} is not one of {', '.join(POPULATIONS)}")
-    data = load(dataset)
-    world = resolve_simulator(simulator, dataset, user_spread)
+    world = resolve_simulator(simulator, data, dataset, user_spread)
     if world.n_items != data.n_items:
         raise SimulatorError(
             f"the simulator has {world.n_items} items but {data.name} has {data.n_items}; "
@@ -199,16 +288,11 @@ def _build_world(
         )
         pop_features = np.clip(pop_features, -5.0, 5.0)
         rated = [np.zeros(0, dtype=np.int32)] * len(population)
-    elif users == "all" and not same_users:
-        population = np.arange(world.n_users)
-        pop_features = np.zeros((world.n_users, demographics.shape[1]), dtype=np.float32)
+    elif not same_users:  # a simulator of your own: its users, split like the data's
+        population = own_split(world.n_users, split_seed)[users]
+        pop_features = np.zeros((len(population), demographics.shape[1]), dtype=np.float32)
         rated = [np.zeros(0, dtype=np.int32)] * len(population)
     else:
-        if not same_users:
-            raise SimulatorError(
-                f"users={users!r} needs a simulator fitted to {data.name}'s users; use users='all' with "
-                "a simulator of your own"
-            )
         population = np.arange(data.n_users) if users == "all" else split.users(users)  # type: ignore[arg-type]
         pop_features = demographics[population]
         rated = [by_user[u] for u in population]
