@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from recworld.data.errors import DataError
 from recworld.data.loaders import detect_format, load_directory
-from recworld.data.rating_data import RatingData
+from recworld.data.rating_data import DuplicatePolicy, RatingData
 
 MANIFEST = "recworld.json"
 
@@ -301,20 +301,32 @@ def _install(staging: Path, final: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def load_dataset(name: str) -> RatingData:
-    """Load a named dataset from the cache, fetching it first if it is not there.
+def load_dataset(name: str | Path, *, duplicates: DuplicatePolicy = "error") -> RatingData:
+    """Load a named dataset from the cache, fetching it first if it is not there, or read a
+    directory of rating files (any format of `recworld.data.loaders`).
 
-    The content checksum is checked on every load (it takes a few milliseconds).
+    A name (a `str` in `DATASETS`) goes through the verified cache: the content checksum is checked
+    on every load (it takes a few milliseconds). Anything else is a path; ``duplicates`` is the
+    policy for repeated (user, item) pairs in its files (see `load_directory`). A string that is
+    neither a known name nor an existing path raises one `DataError` listing the known names.
     """
-    spec = dataset_spec(name)
-    directory = dataset_dir(name)
-    if not _is_verified(spec, directory):
-        fetch(name)
-    return _verify(spec, directory, f"the cache {directory}")
+    if isinstance(name, str) and name in DATASETS:
+        spec = DATASETS[name]
+        directory = dataset_dir(name)
+        if not _is_verified(spec, directory):
+            fetch(name)
+        return _verify(spec, directory, f"the cache {directory}")
+    path = Path(name).expanduser()
+    if isinstance(name, str) and not path.exists():
+        raise DataError(
+            f"{name!r} is neither a known dataset nor a directory (no {path.absolute()})",
+            hint=f"known datasets: {', '.join(DATASETS)}; or pass the directory that holds your rating "
+            "files (GroupLens ml-100k/ml-1m, MovieLens latest csv or RecBole atomic files)",
+        )
+    return load_directory(path, duplicates=duplicates)
 
 
-def load(name_or_path: str | Path) -> RatingData:
-    """A named dataset (``"movielens-100k"``) or a directory of rating files in any known format."""
-    if isinstance(name_or_path, str) and name_or_path in DATASETS:
-        return load_dataset(name_or_path)
-    return load_directory(Path(name_or_path))
+def load(name_or_path: str | Path, *, duplicates: DuplicatePolicy = "error") -> RatingData:
+    """A named dataset (``"movielens-100k"``) or a directory of rating files in any known format
+    (the same as `load_dataset`)."""
+    return load_dataset(name_or_path, duplicates=duplicates)

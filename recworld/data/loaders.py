@@ -117,6 +117,22 @@ class _Table:
             )
         return values
 
+    def ids(self, j: int, label: str) -> pd.Series:
+        """Column ``j`` of a format whose ids are integers: a cell that is not one (``abc``,
+        ``1.0``, `` 7``) raises `DataError` with its line instead of becoming an unmatched id."""
+        raw = self.rows.iloc[:, j]
+        bad = ~raw.str.fullmatch(r"-?\d+").to_numpy(dtype=bool)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(
+                f"column {label!r} holds {raw.iloc[row]!r}, not an integer",
+                path=self.path,
+                line=int(self.lines[row]),
+                hint="this format's ids are integers; fix or remove that row "
+                "(RecBole atomic files take ids of any text)",
+            )
+        return raw.rename(label)
+
 
 def _read_table(
     path: Path,
@@ -277,11 +293,24 @@ def _check_unique(path: Path, table: _Table, ids: pd.Series, what: str) -> None:
 
 
 def _ratings(
-    table: _Table, user: int, item: int, rating: int, timestamp: int | None, *, integer_rating: bool
+    table: _Table,
+    user: int,
+    item: int,
+    rating: int,
+    timestamp: int | None,
+    *,
+    integer_rating: bool,
+    integer_ids: tuple[str, str] | None = None,
 ):
+    """User, item, rating and timestamp columns; ``integer_ids`` names the user and item id
+    columns of a format whose ids are integers (checked row by row)."""
+    if integer_ids is not None:
+        users, items = table.ids(user, integer_ids[0]), table.ids(item, integer_ids[1])
+    else:
+        users, items = table.column(user, "user"), table.column(item, "item")
     r = table.numbers(rating, "rating", integer=integer_rating)
     t = None if timestamp is None else table.numbers(timestamp, "timestamp", integer=True).astype(np.int64)
-    return table.column(user, "user").to_numpy(), table.column(item, "item").to_numpy(), r, t
+    return users.to_numpy(), items.to_numpy(), r, t
 
 
 # ---------------------------------------------------------------------------------- ml-100k
@@ -289,22 +318,27 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
     """GroupLens MovieLens-100K: ``u.data``, ``u.item``, ``u.user`` (and ``u.genre``)."""
     data_path = directory / "u.data"
     table, _ = _read_table(data_path, sep="\t", n_columns=4, encoding="latin-1")
-    user, item, rating, timestamp = _ratings(table, 0, 1, 2, 3, integer_rating=True)
+    user, item, rating, timestamp = _ratings(
+        table, 0, 1, 2, 3, integer_rating=True, integer_ids=("user id", "item id")
+    )
     _check_scale(data_path, table.lines, rating, np.arange(1.0, 6.0))
 
-    genres = MOVIELENS_GENRES
+    # The genre vocabulary is what the files hold: u.genre, else the 19 flags u.item always has,
+    # else (ratings only) none at all.
+    genres: tuple[str, ...] = ()
     genre_path = directory / "u.genre"
+    item_path = directory / "u.item"
     if genre_path.is_file():
         gtable, _ = _read_table(genre_path, sep="|", n_columns=2, encoding="latin-1")
         order = gtable.numbers(1, "genre index", integer=True).astype(int)
         genres = tuple(gtable.column(0, "genre").to_numpy()[np.argsort(order)])
+    elif item_path.is_file():
+        genres = MOVIELENS_GENRES
 
     items = None
-    item_path = directory / "u.item"
     if item_path.is_file():
         itable, _ = _read_table(item_path, sep="|", n_columns=5 + len(genres), encoding="latin-1")
-        ids = itable.column(0, "item")
-        itable.numbers(0, "item id", integer=True)
+        ids = itable.ids(0, "item id")
         _check_unique(item_path, itable, ids, "item")
         titles, years = zip(*(_split_title(t) for t in itable.column(1, "title")), strict=True)
         release = pd.to_datetime(itable.column(2, "release date"), format="%d-%b-%Y", errors="coerce")
@@ -321,7 +355,7 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
     user_path = directory / "u.user"
     if user_path.is_file():
         utable, _ = _read_table(user_path, sep="|", n_columns=5, encoding="latin-1")
-        uids = utable.column(0, "user")
+        uids = utable.ids(0, "user id")
         _check_unique(user_path, utable, uids, "user")
         users = pd.DataFrame(
             {
@@ -354,7 +388,9 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
     """GroupLens MovieLens-1M: ``ratings.dat``, ``movies.dat``, ``users.dat`` (``::``, latin-1)."""
     data_path = directory / "ratings.dat"
     table, _ = _read_table(data_path, sep="::", n_columns=4, encoding="latin-1")
-    user, item, rating, timestamp = _ratings(table, 0, 1, 2, 3, integer_rating=True)
+    user, item, rating, timestamp = _ratings(
+        table, 0, 1, 2, 3, integer_rating=True, integer_ids=("user id", "movie id")
+    )
     _check_scale(data_path, table.lines, rating, np.arange(1.0, 6.0))
 
     items: pd.DataFrame | None = None
@@ -369,7 +405,7 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
     user_path = directory / "users.dat"
     if user_path.is_file():
         utable, _ = _read_table(user_path, sep="::", n_columns=5, encoding="latin-1")
-        uids = utable.column(0, "user")
+        uids = utable.ids(0, "user id")
         _check_unique(user_path, utable, uids, "user")
         codes = utable.numbers(3, "occupation", integer=True).astype(int)
         if ((codes < 0) | (codes >= len(ML1M_OCCUPATIONS))).any():
@@ -408,8 +444,7 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
 
 def _movies_with_pipe_genres(table: _Table, _header: list[str]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """``movieId, "Title (Year)", A|B`` rows, shared by ml-1m and ml-latest."""
-    ids = table.column(0, "item")
-    table.numbers(0, "movie id", integer=True)
+    ids = table.ids(0, "movie id")
     _check_unique(table.path, table, ids, "movie")
     titles, years = zip(*(_split_title(t) for t in table.column(1, "title")), strict=True)
     item_genres = [tuple(g for g in s.split("|") if g and g != _NO_GENRE) for s in table.column(2, "genres")]
@@ -423,7 +458,9 @@ def read_ml_latest(directory: Path, duplicates: DuplicatePolicy = "error") -> Ra
     data_path = directory / "ratings.csv"
     table, header = _read_table(data_path, sep=",", n_columns=4, encoding="utf-8", header=True)
     _expect_header(data_path, header, ["userId", "movieId", "rating", "timestamp"])
-    user, item, rating, timestamp = _ratings(table, 0, 1, 2, 3, integer_rating=False)
+    user, item, rating, timestamp = _ratings(
+        table, 0, 1, 2, 3, integer_rating=False, integer_ids=("userId", "movieId")
+    )
     _check_scale(data_path, table.lines, rating, np.arange(1, 11) / 2.0)
 
     items: pd.DataFrame | None = None

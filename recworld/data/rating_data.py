@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -108,8 +109,10 @@ class RatingData:
     def user_features(self) -> tuple[np.ndarray, list[str]]:
         """Encoded demographics: standardised age, one-hot gender and occupation.
 
-        Returns a float32 array of shape ``(n_users, d)`` (``d`` is 0 when the source has no user
-        file) and the column names. The zip code is kept in `users` but not encoded.
+        Returns a float32 array of shape ``(n_users, d)`` and the column names. The zip code is kept
+        in `users` but not encoded. When the source has no demographics (no user file, or one with
+        none of these columns) the array is one constant column of 0.0 named ``"constant"``, so
+        ``d >= 1`` always: observation spaces built from it are never empty.
         """
         columns: list[np.ndarray] = []
         names: list[str] = []
@@ -126,13 +129,15 @@ class RatingData:
                     columns.append((values == level).astype(float))
                     names.append(f"{col}:{level}")
         if not columns:
-            return np.zeros((self.n_users, 0), dtype=np.float32), []
+            return np.zeros((self.n_users, 1), dtype=np.float32), ["constant"]
         return np.stack(columns, axis=1).astype(np.float32), names
 
     def item_features(self) -> tuple[np.ndarray, list[str]]:
         """Genre multi-hot plus the release year scaled to [0, 1] (unknown years get the median).
 
-        Returns a float32 array of shape ``(n_items, len(genres) + 1)`` and the column names.
+        Returns a float32 array of shape ``(n_items, len(genres) + 1)`` and the column names. The
+        year column is always there (0.0 when no year is known, e.g. without an item file, where
+        ``genres`` is empty too), so ``d >= 1`` always.
         """
         multi_hot = np.zeros((self.n_items, len(self.genres)), dtype=np.float32)
         position = {g: j for j, g in enumerate(self.genres)}
@@ -375,8 +380,9 @@ def _apply_duplicate_policy(
             "and the policy is duplicates='error'",
             path=ratings_file or None,
             line=None if lines is None else int(lines[row]),
-            hint="remove the repeated row, or load with duplicates='last' (keep the latest) "
-            "or duplicates='mean' (average them)",
+            hint="remove the repeated row, or read the files with "
+            f"recworld.data.load_directory({_directory_of(ratings_file)!r}, duplicates='last') "
+            "(keep the latest) or duplicates='mean' (average them) and pass the result as dataset=",
         )
     if policy == "last":
         # Latest timestamp wins; among equal timestamps the later row in the file wins.
@@ -395,6 +401,11 @@ def _apply_duplicate_policy(
         slot = inverse[keep]
         return user[keep], item[keep], (sums[slot] / counts[slot]).astype(np.float32), latest[slot]
     raise ValueError(f"unknown duplicates policy {policy!r}; use 'error', 'last' or 'mean'")
+
+
+def _directory_of(ratings_file: str) -> str:
+    """The directory to name in a message about ``ratings_file`` ("DIR" when it is unknown)."""
+    return str(Path(ratings_file).resolve().parent) if ratings_file else "DIR"
 
 
 def _line(lines: np.ndarray | None, row: int) -> int:

@@ -24,6 +24,7 @@ from recworld.data import (
     DataError,
     detect_format,
     fetch,
+    load_dataset,
     load_directory,
     split_users,
     support_query,
@@ -81,13 +82,18 @@ def load(**kwargs: Any) -> Callable[[Path], Any]:
 
 
 DUPLICATE_HINT = (
-    r" — remove the repeated row, or load with duplicates='last' \(keep the latest\) "
-    r"or duplicates='mean' \(average them\)"
+    r" — remove the repeated row, or read the files with "
+    r"recworld\.data\.load_directory\('[^']*', duplicates='last'\) \(keep the latest\) "
+    r"or duplicates='mean' \(average them\) and pass the result as dataset="
 )
 FIELDS_HINT = r" — every row needs the same columns; fix or remove that row"
 MISSING_FIELD_HINT = r" — fill in the missing field or remove that row"
 SEPARATOR_HINT = r" — is this the right file for its format, with the right separator\?"
 ROW_HINT = r" — fix or remove that row"
+ID_HINT = (
+    r" — this format's ids are integers; fix or remove that row "
+    r"\(RecBole atomic files take ids of any text\)"
+)
 SCALE_HINT = r" — fix the rating or remove that row"
 FRACTIONS = r"fractions must be three non-negative numbers summing to 1 with train > 0, "
 LATEST_SCALE = r"\(allowed: 0\.5, 1, 1\.5, 2, 2\.5, 3, 3\.5, 4, 4\.5, 5\)"
@@ -253,14 +259,70 @@ invalid_input_of_loaders = [
         {"ratings.dat": RATINGS_DAT, "movies.dat": MOVIES_DAT + "abc::Heat (1995)::Action\n"},
         load(),
         DataError,
-        at("movies.dat", 3) + r"column 'movie id' holds 'abc', not an integer" + ROW_HINT,
+        at("movies.dat", 3) + r"column 'movie id' holds 'abc', not an integer" + ID_HINT,
     ),
     (
         "u.item-item-id-not-an-integer",
         {"u.data": U_DATA, "u.item": u_item_row(1) + u_item_row("x")},
         load(),
         DataError,
-        at("u.item", 2) + r"column 'item id' holds 'x', not an integer" + ROW_HINT,
+        at("u.item", 2) + r"column 'item id' holds 'x', not an integer" + ID_HINT,
+    ),
+    (
+        "u.data-user-id-not-an-integer",
+        {"u.data": "1\t1\t5\t881250949\nabc\t2\t3\t881250950\n"},
+        load(),
+        DataError,
+        at("u.data", 2) + r"column 'user id' holds 'abc', not an integer" + ID_HINT,
+    ),
+    (
+        "u.data-item-id-not-an-integer",
+        {"u.data": "1\t1\t5\t881250949\n1\tabc\t3\t881250950\n"},
+        load(),
+        DataError,
+        at("u.data", 2) + r"column 'item id' holds 'abc', not an integer" + ID_HINT,
+    ),
+    (
+        "u.data-item-id-1.0",  # would become a raw id '1.0' that matches no u.item row
+        {"u.data": "1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1.0\t4\t881250951\n"},
+        load(),
+        DataError,
+        at("u.data", 3) + r"column 'item id' holds '1\.0', not an integer" + ID_HINT,
+    ),
+    (
+        "u.user-user-id-not-an-integer",
+        {"u.data": U_DATA, "u.user": U_USER + "u3|31|F|writer|10003\n"},
+        load(),
+        DataError,
+        at("u.user", 3) + r"column 'user id' holds 'u3', not an integer" + ID_HINT,
+    ),
+    (
+        "ratings.dat-user-id-not-an-integer",
+        {"ratings.dat": RATINGS_DAT + "abc::1::4::978301969\n"},
+        load(),
+        DataError,
+        at("ratings.dat", 4) + r"column 'user id' holds 'abc', not an integer" + ID_HINT,
+    ),
+    (
+        "ratings.dat-movie-id-not-an-integer",
+        {"ratings.dat": "1::1::5::978300760\n1::tt0114709::3::978302109\n"},
+        load(),
+        DataError,
+        at("ratings.dat", 2) + r"column 'movie id' holds 'tt0114709', not an integer" + ID_HINT,
+    ),
+    (
+        "users.dat-user-id-not-an-integer",
+        {"ratings.dat": RATINGS_DAT, "users.dat": USERS_DAT + "x::M::25::4::55117\n"},
+        load(),
+        DataError,
+        at("users.dat", 3) + r"column 'user id' holds 'x', not an integer" + ID_HINT,
+    ),
+    (
+        "ratings.csv-user-id-not-an-integer",
+        {"ratings.csv": CSV_HEADER + "1,1,4.0,964982703\nabc,2,3.5,964981247\n"},
+        load(),
+        DataError,
+        at("ratings.csv", 3) + r"column 'userId' holds 'abc', not an integer" + ID_HINT,
     ),
     (
         "u.data-rating-0",
@@ -432,6 +494,13 @@ invalid_input_of_loaders = [
         at("u.data", 4) + r"user '1' rated item '1' twice \(lines 1 and 4\)",
     ),
     (
+        "u.data-duplicate-pair-names-the-directory",
+        {"u.data": "1\t1\t5\t881250949\n1\t1\t4\t881250951\n"},
+        lambda d: load_directory(d / ".." / d.name),
+        DataError,
+        r"load_directory\('[^']*[/\\]test_invalid_input_raises_a_cl[^'/\\]*', duplicates='last'\)",
+    ),
+    (
         "u.item-duplicate-item-id",
         {"u.data": U_DATA, "u.item": u_item_row(1) + u_item_row(2) + u_item_row(2, "Heat (1995)")},
         load(),
@@ -571,6 +640,28 @@ invalid_input_of_loaders = [
         lambda d: fetch("movielens-999k", source=d, verbose=False),
         DataError,
         r"unknown dataset 'movielens-999k' — known datasets: movielens-100k",
+    ),
+    (
+        "load_dataset-neither-name-nor-directory",
+        {},
+        lambda d: load_dataset(str(d / "movielens-1m")),
+        DataError,
+        r"'[^']*movielens-1m' is neither a known dataset nor a directory \(no [^)]*movielens-1m\)"
+        r" — known datasets: movielens-100k; or pass the directory that holds your rating files",
+    ),
+    (
+        "load_dataset-unknown-name",
+        {},
+        lambda d: load_dataset("ml-99"),
+        DataError,
+        r"'ml-99' is neither a known dataset nor a directory .* — known datasets: movielens-100k",
+    ),
+    (
+        "load_dataset-a-file",
+        {"u.data": U_DATA},
+        lambda d: load_dataset(str(d / "u.data")),
+        DataError,
+        at("u.data") + r"not a directory — pass the directory that holds the rating files",
     ),
 ]
 
