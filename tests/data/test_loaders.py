@@ -56,10 +56,11 @@ def test_user_features_encode_demographics(tmp_path):
     assert features[:, writer].tolist() == [0.0, 0.0, 1.0, 1.0]
 
 
-def test_ml_latest_has_no_user_features(tmp_path):
+def test_ml_latest_has_no_demographics_and_one_constant_user_feature(tmp_path):
     data = load_directory(WRITERS["ml-latest"](tmp_path))
     features, names = data.user_features()
-    assert features.shape == (4, 0) and names == []
+    assert features.shape == (4, 1) and names == ["constant"]
+    assert features.dtype == np.float32 and not features.any()
 
 
 def test_item_features_are_genres_and_scaled_year(tmp_path):
