@@ -22,8 +22,8 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from recworld.benchmarks.records import read_records, write_atomic, write_json
-from recworld.benchmarks.stats import summarize
 from recworld.benchmarks.suite import Suite, SuiteError
+from recworld.numerics.statistics import bootstrap_indices, percentile_interval, summarize
 
 TWINS = ("recworld/ColdStart-v0", "recworld/Elicitation-v0")
 SIDES = {"world": {"candidates": "rated"}, "real": {"simulator": "replay"}}
@@ -65,7 +65,6 @@ def _per_unit(
 def agreement(suite: Suite, out: str | Path, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """The agreement report of a finished `twin_suite` run in ``out`` (JSON-ready)."""
     records = read_records(Path(out))
-    rng = np.random.default_rng(seed)
     result: dict[str, Any] = {}
     base_envs = [env for env in suite.envs if env.label.endswith("-world")]
     for world_env in base_envs:
@@ -93,17 +92,13 @@ def agreement(suite: Suite, out: str | Path, *, n_boot: int = 1000, seed: int = 
         tau = float(kendalltau(world, real).statistic) if len(agents) > 1 else float("nan")
         # Bootstrap: resample (seed, user) units jointly for every agent and both sides.
         stacked = {side: np.stack([np.concatenate(scores[side][a]) for a in agents]) for side in SIDES}
-        n_units = stacked["world"].shape[1]
-        taus = []
-        for _ in range(n_boot):
-            pick = rng.integers(n_units, size=n_units)
-            w, r = np.nanmean(stacked["world"][:, pick], axis=1), np.nanmean(stacked["real"][:, pick], axis=1)
-            taus.append(kendalltau(w, r).statistic)
-        low, high = (
-            np.nanpercentile(np.asarray(taus, dtype=float), [2.5, 97.5])
-            if len(agents) > 1
-            else (np.nan, np.nan)
-        )
+        taus = [
+            kendalltau(
+                np.nanmean(stacked["world"][:, pick], axis=1), np.nanmean(stacked["real"][:, pick], axis=1)
+            ).statistic
+            for pick in bootstrap_indices(stacked["world"].shape[1], n_boot=n_boot, seed=seed)
+        ]
+        low, high = percentile_interval(np.asarray(taus, dtype=float))  # NaN with one agent
         discordant = sorted(
             {
                 name

@@ -3,7 +3,7 @@
 Writes into DIR:
 
 - ``summary.json``: per environment and agent, every metric's mean and interquartile mean with
-  95% two-level bootstrap intervals (`recworld.benchmarks.stats`), the ranking by the environment's
+  95% two-level bootstrap intervals (`recworld.numerics.statistics`), the ranking by the environment's
   score metric, the probability of improvement for the pairs that matter, the pooled reward and
   learning curves, the cells that failed or are missing, and the versions and machines that
   produced the records. It holds no timing, so a resumed run and an uninterrupted one give the
@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from recworld.benchmarks.records import read_records, write_atomic, write_json
-from recworld.benchmarks.stats import band, probability_of_improvement_ci, summarize
 from recworld.benchmarks.suite import (
     CELL_METRICS,
     DEFAULT_BOOTSTRAP,
@@ -40,6 +39,7 @@ from recworld.benchmarks.suite import (
     Comparison,
     Suite,
 )
+from recworld.numerics.statistics import band, probability_of_improvement_ci, summarize
 
 BOOTSTRAP_SEED = 0
 PRIVILEGED_NOTE = "privileged: reads the simulator's truth; an upper reference, not a method"

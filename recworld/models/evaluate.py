@@ -38,6 +38,7 @@ from recworld.data import RatingData, support_query
 from recworld.models.baselines import ItemBias, MFFoldIn
 from recworld.models.model import EmbeddingModel
 from recworld.models.tasks import TaskBatch, tasks_from_support_query
+from recworld.numerics.statistics import bootstrap_indices, percentile_interval
 
 KS = (0, 1, 3, 5, 10, 20)
 METRICS = (
@@ -187,23 +188,16 @@ METRIC_FORMULAS: dict[str, tuple[Callable[[Mapping[str, np.ndarray]], np.ndarray
 }
 
 
-def bootstrap_indices(n_units: int, *, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n_units, size=(n_boot, n_units))
-
-
 def aggregate(cols: Columns, indices: np.ndarray, *, level: float = 0.95) -> dict[str, dict[str, float]]:
     """``{metric: {mean, ci_low, ci_high, n}}``: point estimate on all units, percentile bootstrap CI."""
     total = {name: np.asarray(values.sum()) for name, values in cols.items()}
     resampled = {name: values[indices].sum(axis=1) for name, values in cols.items()}
-    lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     out: dict[str, dict[str, float]] = {}
     for metric, (formula, unit_column) in METRIC_FORMULAS.items():
         if any(name not in cols for name in _columns_of(metric)):
             continue
         point = float(formula(total))
-        boot = formula(resampled)
-        boot = boot[np.isfinite(boot)]
-        low, high = np.percentile(boot, [lo_q, hi_q]) if len(boot) else (np.nan, np.nan)
+        low, high = percentile_interval(formula(resampled), level)
         out[metric] = {
             "mean": point,
             "ci_low": float(low),
@@ -224,8 +218,8 @@ def paired_difference(
     diff = formula({k: v[indices].sum(1) for k, v in a.items()}) - formula(
         {k: v[indices].sum(1) for k, v in b.items()}
     )
-    low, high = np.percentile(diff[np.isfinite(diff)], [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-    return {"mean": point, "ci_low": float(low), "ci_high": float(high)}
+    low, high = percentile_interval(diff, level)
+    return {"mean": point, "ci_low": low, "ci_high": high}
 
 
 def _columns_of(metric: str) -> tuple[str, ...]:

@@ -29,7 +29,6 @@ from recworld.models.evaluate import (
     KS,
     Columns,
     Scorer,
-    bootstrap_indices,
     concat_columns,
     embedding_scorer,
     evaluate_scorers,
@@ -44,6 +43,7 @@ from recworld.models.inputs import prepare_inputs, resolve_device, resolve_text
 from recworld.models.io import ModelFileError
 from recworld.models.maml import calibrate_model, meta_train, validation_tasks
 from recworld.models.model import EmbeddingModel
+from recworld.numerics.statistics import bootstrap_indices
 
 SUITE_FILE = "suite.json"
 MIN_RATINGS, MAX_RATINGS = 13, 100

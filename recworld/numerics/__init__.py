@@ -2,5 +2,7 @@
 
 * `recworld.numerics.factorization`: biased matrix factorisation (ALS), fold-in of a new user, and the
   empirical-Bayes prior over users that makes fold-in Bayes-consistent with a world drawn from it;
-* `recworld.numerics.metrics`: ranking and rating metrics (nDCG, RMSE, MAE).
+* `recworld.numerics.metrics`: ranking and rating metrics (nDCG, RMSE, MAE);
+* `recworld.numerics.statistics`: bootstrap intervals, IQM and probability of improvement, for the
+  benchmark, the meta-model evaluation and the fidelity report.
 """

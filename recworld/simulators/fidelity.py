@@ -44,9 +44,10 @@ from scipy.stats import pearsonr, rankdata, wasserstein_distance
 from recworld.data import RatingData
 from recworld.numerics.factorization import fit_als, fold_in
 from recworld.numerics.metrics import ndcg_at_k
+from recworld.numerics.statistics import normal_interval as interval
 from recworld.simulators.calibration import Decomposition
 from recworld.simulators.families import fit_simulator
-from recworld.simulators.ladder import Split, fit_ladder, interval
+from recworld.simulators.ladder import Split, fit_ladder
 from recworld.simulators.tabular import TabularSimulator
 
 

@@ -112,9 +112,3 @@ def fit_ladder(split: Split, ratings: np.ndarray, *, rungs: Sequence[str] = RUNG
         mf, item = predictions["mf"][position[index]], predictions["item_bias"][position[index]]
         gain = ndcg_at_k(mf, relevance, mask, NDCG_K) - ndcg_at_k(item, relevance, mask, NDCG_K)
     return Ladder(errors, gain)
-
-
-def interval(values: np.ndarray) -> tuple[float, float]:
-    """Normal 95% interval of the mean of per-user values."""
-    half = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(max(len(values), 1))
-    return float(np.mean(values)) - half, float(np.mean(values)) + half

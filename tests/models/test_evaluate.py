@@ -4,13 +4,13 @@ import torch
 
 from recworld.models.evaluate import (
     aggregate,
-    bootstrap_indices,
     format_table,
     paired_difference,
     summarise,
     user_columns,
 )
 from recworld.models.tasks import TaskBatch
+from recworld.numerics.statistics import bootstrap_indices
 
 
 def one_user_tasks(query_items, query_ratings, support_items=()):

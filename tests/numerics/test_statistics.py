@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recworld.benchmarks.stats import (
+from recworld.numerics.statistics import (
     STATISTICS,
     band,
     bootstrap_ci,
@@ -44,7 +44,7 @@ def test_bootstrap_resamples_seeds_then_users():
 
 
 def test_vectorised_iqm_matches_scipy_on_rows_of_unequal_length():
-    from recworld.benchmarks.stats import _iqm
+    from recworld.numerics.statistics import _iqm
 
     rng = np.random.default_rng(0)
     rows = [rng.normal(size=n) for n in (4, 5, 9, 17, 100)]

@@ -1,4 +1,5 @@
-"""Statistics across seeds and users, with numpy and scipy only (the rliable paper's advice).
+"""Statistics across seeds and users, with numpy and scipy only (the rliable paper's advice): the
+one home of the benchmark's, the meta-model evaluation's and the fidelity report's intervals.
 
 Data come as *strata*: one array per seed, holding one value per test user. Every estimate is
 computed on all values pooled; its 95% confidence interval is a percentile interval of a
@@ -25,6 +26,30 @@ import numpy as np
 from scipy import stats as sps
 
 Statistic = Callable[[np.ndarray], np.ndarray]  # (R, N) with NaN padding -> (R,), along axis 1
+
+
+def bootstrap_indices(n_units: int, *, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """``(n_boot, n_units)`` indices of units drawn with replacement: one-level bootstrap replicates
+    (for statistics that are not means of values, such as ratios of sums or a rank correlation)."""
+    return np.random.default_rng(seed).integers(0, n_units, size=(n_boot, n_units))
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` percentile interval of the finite bootstrap replicates (NaN if none)."""
+    finite = np.asarray(replicates, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def normal_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The normal-approximation interval of the mean of independent values (many users)."""
+    values = np.asarray(values, dtype=np.float64)
+    half = float(sps.norm.ppf(0.5 + level / 2)) * float(np.std(values, ddof=1)) / np.sqrt(max(len(values), 1))
+    return float(values.mean()) - half, float(values.mean()) + half
 
 
 def iqm(values: np.ndarray | Sequence[float], axis: int | None = None) -> Any:
