@@ -21,10 +21,10 @@ import numpy as np
 from recworld import __version__
 from recworld.agents.base import AgentError
 from recworld.data import RatingData, UserSplit, cache_root, install_cache_entry
+from recworld.data.splits import MAX_RATINGS, MIN_RATINGS
 from recworld.envs.context import EnvContext
 from recworld.models import EmbeddingModel, MetaConfig, ModelFileError, meta_train, prepare_inputs
 
-MIN_RATINGS, MAX_RATINGS = 13, 100
 VALIDATION_FRACTION = 0.1
 #: Fast defaults (seconds on a laptop CPU): no text embeddings, early stopping after 5 epochs without gain.
 DEFAULT_CONFIG = MetaConfig(use_text="off", device="cpu", max_epochs=30, patience=5)

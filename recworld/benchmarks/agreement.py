@@ -23,6 +23,7 @@ from scipy.stats import kendalltau
 
 from recworld.benchmarks.records import read_records, write_atomic, write_json
 from recworld.benchmarks.suite import Suite, SuiteError
+from recworld.numerics.files import save_figure
 from recworld.numerics.statistics import bootstrap_indices, percentile_interval, summarize
 
 TWINS = ("recworld/ColdStart-v0", "recworld/Elicitation-v0")
@@ -152,10 +153,9 @@ def plot_agreement(report: dict[str, Any], directory: str | Path) -> list[Path]:
             title=f"{env_id}: Kendall tau {entry['kendall_tau']:.2f} "
             f"[{entry['tau_ci_low']:.2f}, {entry['tau_ci_high']:.2f}]",
         )
-        path = directory / f"agreement_{env_id.split('/')[-1].split('-v')[0]}.png"
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
-        tmp.replace(path)
+        path = save_figure(
+            fig, directory / f"agreement_{env_id.split('/')[-1].split('-v')[0]}.png", bbox_inches="tight"
+        )
         paths.append(path)
     return paths
 

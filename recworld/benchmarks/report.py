@@ -39,6 +39,7 @@ from recworld.benchmarks.suite import (
     Comparison,
     Suite,
 )
+from recworld.numerics.files import save_figure
 from recworld.numerics.statistics import band, probability_of_improvement_ci, summarize
 
 BOOTSTRAP_SEED = 0
@@ -326,12 +327,7 @@ def _colors(n: int) -> list[Any]:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
-    write_atomic(path, buffer.getvalue())
-    return path
+    return save_figure(fig, path)
 
 
 def make_plots(out: Path, summary: dict[str, Any]) -> dict[str, list[str]]:

@@ -16,6 +16,9 @@ from recworld.data.rating_data import RatingData
 
 Part = Literal["train", "validation", "test"]
 
+#: the MeLU protocol's users: those with 13 to 100 ratings (Lee et al., KDD 2019)
+MIN_RATINGS, MAX_RATINGS = 13, 100
+
 
 @dataclass(frozen=True)
 class UserSplit:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from recworld.numerics.files import save_figure
+
 PANELS = ("mae", "rmse", "ndcg3_linear", "ndcg3_exp", "recall10", "like_f1")
 
 
@@ -42,7 +44,4 @@ def plot_cold_start(
     axes[0].legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path)

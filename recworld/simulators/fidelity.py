@@ -43,6 +43,7 @@ from scipy.stats import pearsonr, rankdata, wasserstein_distance
 
 from recworld.data import RatingData
 from recworld.numerics.factorization import fit_als, fold_in
+from recworld.numerics.files import save_figure
 from recworld.numerics.metrics import ndcg_at_k
 from recworld.numerics.statistics import normal_interval as interval
 from recworld.simulators.calibration import Decomposition
@@ -433,10 +434,7 @@ def plot_fidelity(arrays: dict[str, np.ndarray], report: dict[str, Any], directo
 
 
 def _save(fig: Any, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path, bbox_inches="tight")
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -16,9 +16,8 @@ like (`recworld.simulators.awareness`).
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, ndtr
 
+from recworld.numerics.files import write_atomic
 from recworld.simulators.base import Simulator, SimulatorError
 from recworld.simulators.population import UserDensity
 
@@ -171,8 +171,10 @@ class TabularSimulator(Simulator):
             "like_threshold": self.like_threshold,
             "meta": self.meta,
         }
-        _atomic_write(directory / "world.npz", lambda f: np.savez(f, **arrays))
-        _atomic_write(directory / "world.json", lambda f: f.write(json.dumps(config, indent=2).encode()))
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        write_atomic(directory / "world.npz", buffer.getvalue())
+        write_atomic(directory / "world.json", json.dumps(config, indent=2).encode())
         return directory
 
     @classmethod
@@ -215,14 +217,3 @@ class TabularSimulator(Simulator):
         )
         world.like_threshold = float(config.get("like_threshold", 4.0))
         return world
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
