@@ -88,3 +88,15 @@ def test_band_pools_strata():
     mean, low, high = band([[1.0, 2.0], [3.0]], [[0.0, 0.0], [0.0]], [1, 1])
     np.testing.assert_allclose(mean, [2.0, 1.0])  # the shorter curve counts 0 after its end
     assert np.all(low <= mean) and np.all(mean <= high)
+
+
+def test_one_stratum_bootstrap_interval_matches_the_normal_interval():
+    """With one seed the two-level bootstrap is the ordinary one: for 2,000 normal values its 95%
+    interval of the mean is the textbook mean ± 1.96 sd / sqrt(n), to Monte Carlo error."""
+    from recworld.numerics.statistics import normal_interval
+
+    values = np.random.default_rng(5).normal(3.0, 2.0, size=2000)
+    low, high = bootstrap_ci([values], "mean", n_boot=4000, seed=1)
+    normal_low, normal_high = normal_interval(values)
+    half = (normal_high - normal_low) / 2
+    assert abs(low - normal_low) < 0.08 * half and abs(high - normal_high) < 0.08 * half
