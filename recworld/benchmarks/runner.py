@@ -126,8 +126,52 @@ def run_suite(
     if workers == 0 and backend == "ray":
         raise RunnerError("--workers 0 runs cells in this process; with --backend ray give 1 or more")
     out = Path(out)
-    todo, kept = pending_cells(suite, out, resume=resume)
     out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out):
+        return _run_locked(suite, out, resume, workers, backend, ray_address, progress, report, suite_text)
+
+
+@contextlib.contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` for the run: a second run on the same directory is refused (it would run
+    every cell again, and a different suite would mix its records in). The operating system drops
+    the lock when the process ends, however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    with open(out / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunnerError(
+                f"{out} is in use by another run ({holder}); wait for it to finish, or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_locked(
+    suite: Suite,
+    out: Path,
+    resume: bool,
+    workers: int | None,
+    backend: str,
+    ray_address: str | None,
+    progress: bool | None,
+    report: bool,
+    suite_text: str | None,
+) -> RunResult:
+    todo, kept = pending_cells(suite, out, resume=resume)
     clean_temporary(out)
     write_json(out / "suite.json", suite.to_dict())
     if suite_text is None and suite.source and Path(suite.source).is_file():

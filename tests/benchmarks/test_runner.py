@@ -161,3 +161,25 @@ def test_report_of_a_directory_without_a_run_is_a_clear_error(tmp_path, capsys):
     assert "is it a `recworld bench run` directory" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not a directory"):
         write_report(tmp_path / "absent")
+
+
+def test_a_second_run_on_the_same_directory_is_refused(tmp_path):
+    """One run holds its --out directory; another process asking for it gets a clear error."""
+    from recworld.benchmarks.runner import RunnerError, run_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, pathlib; from recworld.benchmarks.runner import run_lock\n"
+         f"with run_lock(pathlib.Path({str(out)!r})):\n    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunnerError, match=rf"in use by another run \(pid {holder.pid}\).*another --out"):
+            run_suite(load_suite(write_suite(tmp_path)), out, workers=0, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    with run_lock(out):  # released when its holder died
+        pass
