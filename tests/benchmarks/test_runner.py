@@ -115,6 +115,7 @@ agents = ["random", "popularity"]
 """
 
 
+@pytest.mark.expensive
 def test_resume_after_sigkill_loses_no_cell_and_gives_the_same_summary(tmp_path):
     suite = write_suite(tmp_path, SLOW, "slow.toml")
     reference = tmp_path / "reference"
@@ -144,6 +145,7 @@ def test_resume_after_sigkill_loses_no_cell_and_gives_the_same_summary(tmp_path)
     assert comparable(read_records(out)) == comparable(read_records(reference))
 
 
+@pytest.mark.expensive
 def test_local_and_ray_backends_give_identical_records(tmp_path):
     pytest.importorskip("ray")
     suite = load_suite(write_suite(tmp_path))

@@ -15,6 +15,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import recworld
 from recworld.envs import ENV_IDS, InvalidAction
 
+pytestmark = pytest.mark.realdata  # the environments default to MovieLens-100K
+
 CONFIGS = [
     (env_id, kwargs)
     for env_id in ENV_IDS
@@ -131,6 +133,7 @@ def test_make_works_in_a_fresh_interpreter_and_envs_list():
     assert listed.stdout.split() == list(ENV_IDS)
 
 
+@pytest.mark.expensive
 def test_vector_env_batches_a_thousand_users():
     vector = gym.make_vec("recworld/ColdStart-v0", num_envs=1024, vectorization_mode="vector_entry_point")
     obs, info = vector.reset(seed=0)

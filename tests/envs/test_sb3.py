@@ -109,6 +109,7 @@ def test_ppo_beats_random_on_held_out_users(one_torch_thread):
     assert margin - 1.96 * se > 0
 
 
+@pytest.mark.expensive
 def test_rllib_ppo_example_runs_end_to_end(capsys):
     """RLlib builds the environments from the registered id in its own workers (extra ``rllib``)."""
     pytest.importorskip("ray.rllib", reason="the rllib extra is not installed")
