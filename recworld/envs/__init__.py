@@ -2,6 +2,7 @@
 
 from recworld.envs.base import InvalidAction
 from recworld.envs.cold_start import ColdStartEnv, ColdStartVectorEnv
+from recworld.envs.context import EnvContext, env_context
 from recworld.envs.elicitation import ElicitationEnv, ElicitationVectorEnv
 from recworld.envs.engagement import EngagementEnv, EngagementVectorEnv
 from recworld.envs.registration import ENV_IDS, register_envs
@@ -15,8 +16,10 @@ __all__ = [
     "ElicitationVectorEnv",
     "EngagementEnv",
     "EngagementVectorEnv",
+    "EnvContext",
     "InvalidAction",
     "World",
     "build_world",
+    "env_context",
     "register_envs",
 ]

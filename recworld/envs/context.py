@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from recworld.data import RatingData
-from recworld.envs.base import RESPONSE_CHANNELS, Kernel
+from recworld.envs.base import Kernel
+from recworld.envs.history import RESPONSE_CHANNELS
 
 #: ``info`` keys an agent may read; the others (expected rating, regret, ndcg, user, satisfaction)
 #: are the simulator's truth, for evaluation only.
