@@ -284,7 +284,7 @@ def run_local(cells: Sequence[Cell], on_record: OnRecord, *, workers: int) -> No
         on_record(run_in_subprocess(cell))
 
 
-def run_in_subprocess(cell: Cell, *, timeout: float | None = None) -> dict[str, Any]:
+def run_in_subprocess(cell: Cell) -> dict[str, Any]:
     """Run one cell in a fresh interpreter (``python -m recworld.benchmarks.cell``) and return its
     record; if that process dies too, a failed record carrying the end of what it printed."""
     import json
@@ -296,7 +296,6 @@ def run_in_subprocess(cell: Cell, *, timeout: float | None = None) -> dict[str, 
             input=json.dumps(cell.to_dict()),
             capture_output=True,
             text=True,
-            timeout=timeout,
             check=False,
         )
     lines = done.stdout.strip().splitlines()

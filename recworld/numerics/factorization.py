@@ -14,6 +14,7 @@ posterior means (`recworld.simulators.families.fit_simulator`'s ``user_spread``)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -130,7 +131,7 @@ class UserPrior:
     covariance: np.ndarray
     noise: float
 
-    @property
+    @cached_property
     def precision(self) -> np.ndarray:
         return self.noise * np.linalg.inv(self.covariance)
 

@@ -11,8 +11,10 @@ The calibrated world keeps the shape of the fitted table and rescales its parts:
 
 where ``m + a_i + b_u + t_ui`` is the table split into its grand mean, item and user main effects and
 the user-by-item interaction (means over the whole table), and ``sigma_hat_u`` is the per-user
-residual scale (shrunk to the population's, rounding removed, not inflated). The ordinal thresholds
-are recalibrated to the real histogram at every candidate. The four scales are chosen so that
+residual scale (`recworld.simulators.ordinal.fit_noise`: shrunk to the population's, inflated by
+the held-out/training error ratio, rounding removed). At every candidate the ordinal thresholds are
+recalibrated so that ratings at the held-out pairs, which the world never saw, reproduce the real
+histogram there. The four scales are chosen so that
 ratings sampled from the world at the real (user, item) pairs reproduce four moments of the real
 ratings' ladder: the RMSE of the global mean and the gains of item biases over it, of user biases
 over those and of MF over the biases. They are solved for by Newton steps on a finite-difference Jacobian
@@ -25,14 +27,13 @@ set by the data, so nothing is widened where the model saw no structure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from recworld.simulators.base import sample_levels
 from recworld.simulators.ladder import Split, fit_ladder
-from recworld.simulators.ordinal import MIN_NOISE, calibrate_thresholds
+from recworld.simulators.ordinal import MIN_NOISE, calibrate_thresholds, level_probabilities
 
 CALIBRATION_RUNGS = ("global_mean", "item_bias", "user_item_bias", "mf")
 #: where the search starts (item, user, taste, noise scales); MovieLens-100K's solution lies near it
@@ -78,7 +79,6 @@ class Calibration:
     world: dict[str, float]
     evaluations: int
     converged: bool
-    path: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -106,15 +106,6 @@ def moments(rmse: dict[str, float]) -> np.ndarray:
     )
 
 
-def sample_ordinal(
-    scores: np.ndarray, sigma: np.ndarray, thresholds: np.ndarray, levels: np.ndarray, uniforms: np.ndarray
-) -> np.ndarray:
-    """Ratings of the ordinal probit at given scores and noise scales, one per uniform."""
-    cdf = ndtr((thresholds[None, :] - scores[:, None]) / sigma[:, None])
-    probs = np.diff(np.concatenate([np.zeros((len(scores), 1)), cdf, np.ones((len(scores), 1))], axis=1))
-    return sample_levels(probs, levels, uniforms)
-
-
 def calibrate(
     decomposition: Decomposition,
     base_noise: np.ndarray,
@@ -137,7 +128,7 @@ def calibrate(
         scores = table[users, items]
         unseen = split.test
         thresholds = calibrate_thresholds(scores[unseen], sigma[users[unseen]], ratings[unseen], levels)
-        sampled = sample_ordinal(scores, sigma[users], thresholds, levels, uniforms)
+        sampled = sample_levels(level_probabilities(scores, sigma[users], thresholds), levels, uniforms)
         rmse = fit_ladder(split, sampled, rungs=CALIBRATION_RUNGS, seed=seed).rmse
         residual = moments(rmse) - target
         evaluated.append((x.copy(), residual, rmse))
@@ -169,5 +160,4 @@ def calibrate(
         world=best_rmse,
         evaluations=len(evaluated),
         converged=bool(np.all(np.abs(best_f) <= TOLERANCE)),
-        path=[[*map(float, e[0]), *map(float, e[1])] for e in evaluated],
     )

@@ -196,7 +196,7 @@ def ladder_report(
 
 def point_prediction(world: TabularSimulator) -> np.ndarray:
     """The fitted model's own prediction: a calibrated world's table with its scales undone."""
-    scales = (world.meta.get("calibration") or {}) if isinstance(world.meta, dict) else {}
+    scales = world.meta.get("calibration")
     if not scales:
         return world.scores
     return Decomposition.of(world.scores).scores(

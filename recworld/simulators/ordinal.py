@@ -20,6 +20,16 @@ from scipy.special import ndtr
 MIN_NOISE = 0.25
 
 
+def level_probabilities(scores: np.ndarray, sigma: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The ordinal probit's probability of each rating level, ``scores.shape + (L,)`` float32, for
+    latent ``scores`` with noise scales ``sigma`` (broadcastable to ``scores``) and ``L - 1`` cut points."""
+    z = (thresholds - scores[..., None]) / sigma[..., None]
+    cdf = np.zeros((*z.shape[:-1], z.shape[-1] + 2), dtype=np.result_type(z.dtype, np.float32))
+    cdf[..., -1] = 1.0
+    ndtr(z, out=cdf[..., 1:-1])  # the CDF at each cut point, between 0 and 1
+    return np.subtract(cdf[..., 1:], cdf[..., :-1]).astype(np.float32, copy=False)
+
+
 def fit_noise(
     residuals: np.ndarray,
     users: np.ndarray,

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import expit
 
 from recworld.numerics.files import write_atomic
 from recworld.simulators.base import Simulator, SimulatorError
+from recworld.simulators.ordinal import level_probabilities
 from recworld.simulators.population import UserDensity
 
 FORMAT_VERSION = 1
@@ -99,11 +100,7 @@ class TabularSimulator(Simulator):
     def rating_probabilities(self, users: np.ndarray, scores: np.ndarray) -> np.ndarray:
         users = np.asarray(users)
         sigma = self.noise[users].reshape(users.shape + (1,) * (scores.ndim - users.ndim))
-        z = (self.thresholds - scores[..., None]) / sigma[..., None]
-        cdf = np.zeros((*z.shape[:-1], z.shape[-1] + 2), dtype=np.result_type(z.dtype, np.float32))
-        cdf[..., -1] = 1.0
-        ndtr(z, out=cdf[..., 1:-1])  # the CDF at each cut point, between 0 and 1
-        return np.subtract(cdf[..., 1:], cdf[..., :-1]).astype(np.float32, copy=False)
+        return level_probabilities(scores, sigma, self.thresholds)
 
     def awareness(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         users, items = self.check(users, items)
