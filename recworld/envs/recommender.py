@@ -8,7 +8,7 @@ residuals — for a whole batch of users at once. With no answer it predicts the
 user; each answer moves the prediction as far as the prior says one rating should. A zero-mean
 ridge instead pulls a new user toward "no bias, no taste", so its first answers can make the
 prediction worse; the posterior mean cannot, in expectation, in a world drawn from its own prior
-(tested in ``tests/envs/test_elicitation.py``).
+(tested in ``tests/numerics/test_factorization.py``).
 
 Recommenders return predicted ratings: Elicitation's ``"mae"`` reward compares them with the truth,
 its ``"ndcg"`` reward ranks by them.
@@ -33,7 +33,8 @@ class Recommender(Protocol):
     def scores(
         self, user_features: np.ndarray, items: np.ndarray, ratings: np.ndarray, answered: np.ndarray
     ) -> np.ndarray:
-        """``(B, n_items)`` scores; higher is recommended first. ``answered`` masks the real answers."""
+        """``(B, n_items)`` predicted ratings (higher is recommended first). ``answered`` masks the real
+        answers."""
         ...
 
 
