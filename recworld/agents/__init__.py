@@ -19,10 +19,10 @@ from recworld.agents.bandits import (
     UCB1Agent,
 )
 from recworld.agents.base import Agent, AgentError, Responses
-from recworld.agents.baselines import OracleAgent, PopularityAgent, RandomAgent
+from recworld.agents.baselines import OracleAgent, OraclePlannerAgent, PopularityAgent, RandomAgent
 from recworld.agents.meta import MetaElicitationAgent, MetaGreedyAgent, MetaThompsonAgent, MetaUCBAgent
 from recworld.agents.registry import AGENTS, agent_class, make_agent
-from recworld.agents.rl import LinearQAgent, QLearningAgent, SarsaAgent
+from recworld.agents.rl import LinearQAgent, QLearningAgent, SarsaAgent, SlateQAgent
 from recworld.agents.sb3 import A2CAgent, DQNAgent, MaskablePPOAgent, PolicyAgent, PPOAgent, as_agent
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "MetaThompsonAgent",
     "MetaUCBAgent",
     "OracleAgent",
+    "OraclePlannerAgent",
     "PPOAgent",
     "PolicyAgent",
     "PopularityAgent",
@@ -52,6 +53,7 @@ __all__ = [
     "RandomAgent",
     "Responses",
     "SarsaAgent",
+    "SlateQAgent",
     "ThompsonAgent",
     "UCB1Agent",
     "UncertaintyAgent",

@@ -26,16 +26,13 @@ from recworld.numerics.factorization import fit_als_on
 
 
 def training_signal(context: EnvContext) -> tuple[np.ndarray, np.ndarray]:
-    """The reward each training rating would have earned: (items, signal)."""
+    """The reward each training rating would have earned: (items, signal). A training rating counts
+    as taken, and as clicked when liked (the data records no clicks)."""
     train = context.train_data
+    items = train.item.astype(np.int64)
     ratings = train.rating.astype(np.float64)
-    if context.reward in ("like", "click"):
-        signal = (ratings >= context.like_threshold).astype(np.float64)
-    elif context.reward == "surprise":
-        signal = np.maximum(0.0, ratings - context.surprise_baseline[train.item])
-    else:
-        signal = ratings
-    return train.item.astype(np.int64), signal
+    taken = np.ones(len(ratings), dtype=bool)
+    return items, context.signal(items, ratings, taken, ratings >= context.like_threshold)
 
 
 def popularity_prior(context: EnvContext) -> tuple[np.ndarray, np.ndarray, float]:

@@ -38,7 +38,7 @@ class Responses:
     items: np.ndarray
     ratings: np.ndarray
     taken: np.ndarray
-    signal: np.ndarray  # the reward the agent optimises, derived from the response
+    signal: np.ndarray  # the environment's reward for each slot (`EnvContext.signal`)
 
 
 class Agent(ABC):
@@ -179,21 +179,7 @@ class Agent(ABC):
         taken = latest[..., channels.index("taken")] > 0.5
         clicked = latest[..., channels.index("clicked")] > 0.5
         items = self.previous[users]
-        return Responses(users, items, ratings, taken, self._signal(items, ratings, taken, clicked))
-
-    def _signal(
-        self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray, clicked: np.ndarray
-    ) -> np.ndarray:
-        """The environment's reward, recomputed from the response (the observation carries it)."""
-        context = self.context
-        assert context is not None
-        if context.reward == "like":
-            return ((ratings >= context.like_threshold) & taken).astype(np.float64)
-        if context.reward == "click":
-            return clicked.astype(np.float64)
-        if context.reward == "surprise":
-            return np.maximum(0.0, ratings - context.surprise_baseline[items]) * taken
-        return ratings * taken  # rating (and, for Elicitation, the answer itself)
+        return Responses(users, items, ratings, taken, context.signal(items, ratings, taken, clicked))
 
 
 def training_seed(seed: int) -> int:

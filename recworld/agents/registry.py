@@ -22,9 +22,9 @@ from recworld.agents.bandits import (
     UCB1Agent,
 )
 from recworld.agents.base import Agent, AgentError
-from recworld.agents.baselines import OracleAgent, PopularityAgent, RandomAgent
+from recworld.agents.baselines import OracleAgent, OraclePlannerAgent, PopularityAgent, RandomAgent
 from recworld.agents.meta import MetaElicitationAgent, MetaGreedyAgent, MetaThompsonAgent, MetaUCBAgent
-from recworld.agents.rl import LinearQAgent, QLearningAgent, SarsaAgent
+from recworld.agents.rl import LinearQAgent, QLearningAgent, SarsaAgent, SlateQAgent
 from recworld.agents.sb3 import A2CAgent, DQNAgent, MaskablePPOAgent, PPOAgent
 
 AGENTS: dict[str, type[Agent]] = {
@@ -33,6 +33,7 @@ AGENTS: dict[str, type[Agent]] = {
         RandomAgent,
         PopularityAgent,
         OracleAgent,
+        OraclePlannerAgent,
         EpsilonGreedyAgent,
         UCB1Agent,
         ThompsonAgent,
@@ -50,6 +51,7 @@ AGENTS: dict[str, type[Agent]] = {
         QLearningAgent,
         SarsaAgent,
         LinearQAgent,
+        SlateQAgent,
         PPOAgent,
         A2CAgent,
         DQNAgent,

@@ -40,6 +40,59 @@ from recworld.envs.context import EnvContext, env_context
 EMA_RATE = 0.3
 
 
+class OfflineRL(Agent):
+    """A learner trained before evaluation by `fit`'s loop on the training users; subclasses learn
+    online in `act` and from each episode's final response in `finish`."""
+
+    learns_offline = True
+    n_envs: int
+    training = False  # True inside `fit` (agents that explore only while training read it)
+
+    def fit(self, env_id: str, env_kwargs: dict[str, Any], timesteps: int) -> list[tuple[int, float]]:
+        """Run ``timesteps`` steps (summed over ``n_envs`` users) on the training users, learning online."""
+        timesteps = check_int("timesteps", timesteps, 0)
+        env: Any = gymnasium.make_vec(
+            env_id,
+            num_envs=self.n_envs,
+            vectorization_mode="vector_entry_point",
+            **{**env_kwargs, "users": "train"},
+        )
+        self.training = True
+        try:
+            self.bind(env_context(env), self.n_envs)
+            observation, _ = env.reset(seed=training_seed(self.seed))
+            starting = np.ones(self.n_envs, dtype=bool)
+            restarted = np.zeros(self.n_envs, dtype=bool)
+            returns, finished, curve = np.zeros(self.n_envs), [], []
+            every, done_steps = max(timesteps // 20, 1), 0
+            while done_steps < timesteps:
+                actions = self.act(observation, env.action_masks(), starting | restarted)
+                observation, reward, terminated, truncated, _ = env.step(actions)
+                live = ~restarted  # a sub-environment reset in this step ignored its action
+                returns += reward * live
+                ended = (terminated | truncated) & live
+                if ended.any():
+                    self.finish(observation, np.flatnonzero(ended), terminated[ended])
+                    finished.extend(returns[ended].tolist())
+                    returns[ended] = 0.0
+                before = done_steps
+                done_steps += int(live.sum())
+                if done_steps // every > before // every and finished:
+                    curve.append((done_steps, float(np.mean(finished))))
+                    finished = []
+                # The step after an episode ends resets that user and ignores its action (next-step
+                # autoreset), so the user starts afresh at that step and again at the one after.
+                starting, restarted = restarted, ended
+        finally:
+            self.training = False
+            env.close()
+        return curve
+
+    @abstractmethod
+    def finish(self, observation: dict[str, np.ndarray], users: np.ndarray, terminated: np.ndarray) -> None:
+        """Learn from the final response of the episodes of ``users`` (no bootstrap if the user left)."""
+
+
 class GenreActions:
     """Genre-level actions mapped to items by training popularity (see the module docstring)."""
 
@@ -68,10 +121,8 @@ class GenreActions:
         return top_allowed(scores, allowed, self.slate_size)
 
 
-class GenreRL(Agent):
-    """Shared part of the genre-level learners: per-user memory, acting, and the `fit` loop."""
-
-    learns_offline = True
+class GenreRL(OfflineRL):
+    """Shared part of the genre-level learners: per-user memory and acting."""
 
     def __init__(
         self,
@@ -178,47 +229,7 @@ class GenreRL(Agent):
         """Q-learning's target value of the next state: the best available action."""
         return np.where(next_available, next_values, -np.inf).max(axis=1)
 
-    # ------------------------------------------------------------------ offline training
-    def fit(self, env_id: str, env_kwargs: dict[str, Any], timesteps: int) -> list[tuple[int, float]]:
-        """Run ``timesteps`` steps (summed over ``n_envs`` users) on the training users, learning online."""
-        timesteps = check_int("timesteps", timesteps, 0)
-        env: Any = gymnasium.make_vec(
-            env_id,
-            num_envs=self.n_envs,
-            vectorization_mode="vector_entry_point",
-            **{**env_kwargs, "users": "train"},
-        )
-        try:
-            self.bind(env_context(env), self.n_envs)
-            observation, _ = env.reset(seed=training_seed(self.seed))
-            starting = np.ones(self.n_envs, dtype=bool)
-            restarted = np.zeros(self.n_envs, dtype=bool)
-            returns, finished, curve = np.zeros(self.n_envs), [], []
-            every, done_steps = max(timesteps // 20, 1), 0
-            while done_steps < timesteps:
-                actions = self.act(observation, env.action_masks(), starting | restarted)
-                observation, reward, terminated, truncated, _ = env.step(actions)
-                live = ~restarted  # a sub-environment reset in this step ignored its action
-                returns += reward * live
-                ended = (terminated | truncated) & live
-                if ended.any():
-                    self.finish(observation, np.flatnonzero(ended), terminated[ended])
-                    finished.extend(returns[ended].tolist())
-                    returns[ended] = 0.0
-                before = done_steps
-                done_steps += int(live.sum())
-                if done_steps // every > before // every and finished:
-                    curve.append((done_steps, float(np.mean(finished))))
-                    finished = []
-                # The step after an episode ends resets that user and ignores its action (next-step
-                # autoreset), so the user starts afresh at that step and again at the one after.
-                starting, restarted = restarted, ended
-        finally:
-            env.close()
-        return curve
-
     def finish(self, observation: dict[str, np.ndarray], users: np.ndarray, terminated: np.ndarray) -> None:
-        """Learn from the final response of the episodes of ``users`` (no bootstrap if the user left)."""
         self.update(self._responses(observation, users))
         allowed = ~self.shown
         available = self.actions.available(allowed)[users]
@@ -395,3 +406,132 @@ class LinearQAgent(GenreRL):
         error = self.reward[users] + self.gamma * following - phi @ self.weights
         error = np.clip(error, -10.0, 10.0)  # keeps early, badly scaled errors from diverging
         self.weights += self.alpha * (error[:, None] * phi).mean(axis=0)
+
+
+class SlateQAgent(OfflineRL):
+    """SlateQ-style item-level Q-learning (Ie et al., IJCAI 2019): a linear long-term value per item,
+    ``Q(s, i) = w . phi(s, i)``, learned by Q-learning on what users took; a slate is the ``S`` items
+    of highest ``Q`` (SlateQ's top-k choice), one item the one of highest ``Q``.
+
+    ``phi(s, i)``: a constant; the item's reward estimate shared by every user (popularity-informed
+    prior from the training users, corrected by every response, as the item bandits keep it),
+    standardised; two *repetition* features, how much the item's genre profile repeats what this user
+    took lately (``recent . g / g . g`` over exponential averages of taken profiles with memories
+    ``memory`` and ``memory / 3``); and two state features, an exponential average of the user's
+    recent rewards (standardised) and the episode's progress. The weights start at "greedy on the
+    shared estimate" (a bandit's choice) and TD learning moves them toward the long-run value: a
+    repetition weight that turns negative is the agent learning that wearing a user out costs later.
+
+    Parameters: ``alpha`` (0, 1] step size (default 0.05); ``gamma`` [0, 1) discount (0.95);
+    ``epsilon`` [0, 1] exploration while training in `fit` (evaluation is greedy); ``n_envs``
+    1..1024 training users at once; ``memory`` (0, 1] (0.3); ``prior_strength`` > 0 (10, as the item
+    bandits).
+    """
+
+    name = "slate-q"
+    n_features = 6
+
+    def __init__(
+        self,
+        seed: int = 0,
+        alpha: float = 0.05,
+        gamma: float = 0.95,
+        epsilon: float = 0.1,
+        n_envs: int = 16,
+        memory: float = 0.3,
+        prior_strength: float = 10.0,
+    ) -> None:
+        super().__init__(seed)
+        self.alpha = check_float("alpha", alpha, 0.0, 1.0, open_low=True)
+        self.gamma = check_float("gamma", gamma, 0.0, 1.0, open_high=True)
+        self.epsilon = check_float("epsilon", epsilon, 0.0, 1.0)
+        self.n_envs = check_int("n_envs", n_envs, 1, 1024)
+        self.memory = check_float("memory", memory, 0.0, 1.0, open_low=True)
+        self.prior_strength = check_float("prior_strength", prior_strength, 0.0, open_low=True)
+        self.weights = np.zeros(self.n_features)
+        self.weights[1] = 1.0  # greedy on the shared reward estimate; kept from `fit` to evaluation
+
+    def prepare(self, context: EnvContext) -> None:
+        from recworld.agents.bandits import popularity_prior
+
+        mean, counts, self.noise = popularity_prior(context)
+        self.pulls = np.minimum(counts, self.prior_strength) + 1.0
+        self.total = self.pulls * mean
+        self.center = float(np.median(mean))
+        genres = context.item_features[:, : context.n_genres].astype(np.float64)
+        self.profiles = genres / np.maximum(genres.sum(axis=1, keepdims=True), 1.0)
+        self.norms = np.maximum((self.profiles**2).sum(axis=1), 1e-6)
+        b, g = self.batch, context.n_genres
+        self.recent = np.zeros((2, b, g))
+        self.average = np.zeros(b)
+        self.reward = np.zeros(b)
+        self.pending = np.zeros(b, dtype=bool)
+        self.phi_before = np.zeros((b, self.n_features))
+
+    def begin(self, index: np.ndarray) -> None:
+        self.recent[:, index] = 0.0
+        self.average[index] = 0.0
+        self.pending[index] = False
+
+    def update(self, responses: Responses) -> None:
+        users, taken = responses.users, responses.taken
+        np.add.at(self.pulls, responses.items.ravel(), 1.0)
+        np.add.at(self.total, responses.items.ravel(), responses.signal.ravel())
+        took = np.einsum("ns,nsg->ng", taken.astype(np.float64), self.profiles[responses.items])
+        for k, rate in enumerate((self.memory, self.memory / 3)):
+            self.recent[k, users] = (1 - rate) * self.recent[k, users] + rate * took
+        self.reward[users] = responses.signal.sum(axis=1)
+        self.average[users] = (1 - EMA_RATE) * self.average[users] + EMA_RATE * self.reward[
+            users
+        ] / self.noise
+        self.pending[users] = True
+
+    def features(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """``(B, n_items, F)``: the features of every item in each user's current state."""
+        b, n = self.batch, len(self.pulls)
+        estimate = (self.total / self.pulls - self.center) / self.noise
+        repetition = np.clip((self.recent @ self.profiles.T) / self.norms, 0.0, 1.0)  # (2, B, n)
+        progress = np.asarray(observation["progress"], dtype=np.float64).reshape(b, -1)[:, 0]
+        phi = np.empty((b, n, self.n_features))
+        phi[..., 0] = 1.0
+        phi[..., 1] = estimate
+        phi[..., 2] = repetition[0]
+        phi[..., 3] = repetition[1]
+        phi[..., 4] = self.average[:, None]
+        phi[..., 5] = progress[:, None]
+        return phi
+
+    def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
+        assert self.context is not None
+        self.phi_now = self.features(observation)
+        values = np.where(allowed, self.phi_now @ self.weights, -np.inf)
+        learners = np.flatnonzero(self.pending)
+        if len(learners):
+            self.learn(learners, values[learners].max(axis=1), terminal=None)
+        self.pending[:] = False
+        if self.training and self.epsilon > 0:
+            explore = self.rng.random(self.batch) < self.epsilon
+            values = np.where(
+                explore[:, None], np.where(allowed, self.rng.random(allowed.shape), -np.inf), values
+            )
+        items = top_allowed(values, allowed, self.context.slate_size)
+        self.phi_before = self.phi_now[np.arange(self.batch), items[:, 0]]
+        return items
+
+    def learn(self, users: np.ndarray, following: np.ndarray, terminal: np.ndarray | None) -> None:
+        """One semi-gradient Q-learning step for ``users``' pending transitions."""
+        following = np.where(np.isfinite(following), following, 0.0)
+        if terminal is not None:
+            following = np.where(terminal, 0.0, following)
+        phi = self.phi_before[users]
+        error = np.clip(
+            self.reward[users] / self.noise + self.gamma * following - phi @ self.weights, -10, 10
+        )
+        self.weights += self.alpha * (error[:, None] * phi).mean(axis=0)
+
+    def finish(self, observation: dict[str, np.ndarray], users: np.ndarray, terminated: np.ndarray) -> None:
+        self.update(self._responses(observation, users))
+        allowed = ~self.shown[users]
+        values = np.where(allowed, self.features(observation)[users] @ self.weights, -np.inf)
+        self.learn(users, values.max(axis=1), terminal=terminated)
+        self.pending[users] = False

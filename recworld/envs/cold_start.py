@@ -7,10 +7,10 @@ from collections.abc import Callable
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
+from recworld.envs.rewards import REWARDS, reward_signal
 from recworld.envs.world import World
 from recworld.simulators.base import sample_levels
 from recworld.simulators.choice import CHOICE_MODELS, ChoiceModel
-from recworld.simulators.rewards import REWARDS, surprise_reward
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -67,6 +67,7 @@ class RecommendationKernel(Kernel):
         contiguous = len(liked) > 0 and liked[-1] - liked[0] == len(liked) - 1
         self.liked: slice | np.ndarray = slice(liked[0], liked[-1] + 1) if contiguous else liked
         self.like_threshold = float(world.simulator.like_threshold)
+        self.scale = (float(self.levels.min()), float(self.levels.max()))
         self.pointer = np.zeros(batch, dtype=np.int64)  # into each user's list of best items
         self.top: tuple[np.ndarray, np.ndarray] | None = None  # the world's lists, fetched when needed
 
@@ -138,14 +139,9 @@ class RecommendationKernel(Kernel):
         rating_sum = (ratings * taken).sum(axis=1)
         n_clicks = clicks.sum(axis=1)
 
-        if self.reward == "rating":
-            reward = rating_sum
-        elif self.reward == "like":
-            reward = ((ratings >= self.like_threshold) & taken).sum(axis=1)
-        elif self.reward == "click":
-            reward = n_clicks
-        else:
-            reward = (surprise_reward(ratings, self.predicted[items]) * taken).sum(axis=1)
+        reward = reward_signal(
+            self.reward, ratings, taken, clicks, self.predicted[items], self.scale, self.like_threshold
+        ).sum(axis=1)
 
         expected_sum = (expected * fresh).sum(axis=1)
         info = {
@@ -211,9 +207,10 @@ class ColdStartEnv(RecEnv):
     Items are most recent first; ``G`` is the number of genres (19 on MovieLens).
 
     ## Rewards
-    ``reward="rating"`` (default, sum of the ratings given), ``"like"`` (ratings >= 4), ``"click"``
-    (clicks under the choice model) or ``"surprise"`` (``max(0, rating - p_item)``, ``p`` from the
-    ``predictor``, by default the item's mean training rating).
+    ``reward="rating"`` (default, sum of the ratings given), ``"centred"`` (rating minus the scale's
+    midpoint), ``"like"`` (ratings >= 4), ``"click"`` (clicks under the choice model) or
+    ``"surprise"`` (``max(0, rating - p_item)``, ``p`` from the ``predictor``, by default the item's
+    mean training rating); defined once in `recworld.envs.rewards`.
 
     ## Starting State
     A user drawn from the population with the episode's generator; nothing shown yet.
@@ -241,7 +238,7 @@ class ColdStartEnv(RecEnv):
     | ``horizon`` | 20 | steps per episode |
     | ``slate_size`` | 1 | items per step |
     | ``choice_model`` | ``"mnl"`` | ``mnl``, ``cascade``, ``position`` or a `ChoiceModel` |
-    | ``reward`` | ``"rating"`` | ``rating``, ``like``, ``click`` or ``surprise`` |
+    | ``reward`` | ``"rating"`` | ``rating``, ``centred``, ``like``, ``click`` or ``surprise`` |
     | ``predictor`` | item means | estimates for ``surprise``: an array or a function of items |
     | ``window`` | 5 | steps kept in ``recent_*`` |
     | ``render_mode`` | None | ``"ansi"``: titles shown and the user's answers |

@@ -15,6 +15,7 @@ import numpy as np
 from recworld.data import RatingData
 from recworld.envs.base import Kernel
 from recworld.envs.history import RESPONSE_CHANNELS
+from recworld.envs.rewards import reward_signal
 
 #: ``info`` keys an agent may read; the others (expected rating, regret, ndcg, user, satisfaction)
 #: are the simulator's truth, for evaluation only.
@@ -34,7 +35,7 @@ class EnvContext:
     Attributes:
         kind: ``"ColdStart"``, ``"Elicitation"`` or ``"Engagement"``.
         n_items, slate_size, horizon, window: the sizes of the task.
-        reward: the reward option (``rating``, ``like``, ``click``, ``surprise``; ``ndcg`` for Elicitation).
+        reward: the reward option (`recworld.envs.rewards.REWARDS`; ``mae``/``ndcg`` for Elicitation).
         item_features: ``(n_items, G + 1)`` genre multi-hot and scaled year (public side information).
         n_genres: ``G``.
         titles: item text.
@@ -63,6 +64,19 @@ class EnvContext:
     user_dim: int
     surprise_baseline: np.ndarray
     response_channels: tuple[str, ...] = RESPONSE_CHANNELS
+
+    def signal(
+        self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray, clicked: np.ndarray
+    ) -> np.ndarray:
+        """The environment's reward for each slot of a response, as the kernel computes it
+        (`recworld.envs.rewards`); on Elicitation, where the reward scores the recommender rather than
+        the answer, the answer itself."""
+        if self.kind == "Elicitation":
+            return np.asarray(ratings, dtype=np.float64) * taken
+        scale = (float(self.rating_levels.min()), float(self.rating_levels.max()))
+        return reward_signal(
+            self.reward, ratings, taken, clicked, self.surprise_baseline[items], scale, self.like_threshold
+        )
 
 
 def kernel_of(env: Any) -> Kernel:
@@ -106,3 +120,13 @@ def oracle_choice(env: Any) -> np.ndarray:
         raise TypeError("the oracle is defined for ColdStart and Engagement, not for Elicitation")
     items, _ = best_unseen()
     return np.asarray(items)
+
+
+def oracle_plan(env: Any, depth: int, n_top: int, shortlist: int) -> np.ndarray:
+    """PRIVILEGED: each user's next item by lookahead on a copy of the true dynamic state, ``(B, 1)``
+    (`recworld.envs.engagement.EngagementKernel.plan`). For the planning oracle only; Engagement only."""
+    kernel = kernel_of(env)
+    plan = getattr(kernel, "plan", None)
+    if plan is None:
+        raise TypeError("the planning oracle is defined for Engagement only")
+    return np.asarray(plan(depth, n_top, shortlist))

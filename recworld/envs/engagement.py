@@ -8,15 +8,17 @@ import numpy as np
 
 from recworld.envs.base import RecEnv, RecVectorEnv
 from recworld.envs.cold_start import RecommendationKernel
+from recworld.envs.rewards import level_rewards
 from recworld.envs.world import World
 from recworld.simulators import ReplaySimulator
 from recworld.simulators.dynamics import EngagementDynamics
 
 
 class EngagementKernel(RecommendationKernel):
-    """`RecommendationKernel` with the simulator's dynamics: boredom, drift, satisfaction, leaving."""
+    """`RecommendationKernel` with the user's dynamics (`recworld.simulators.dynamics`): boredom,
+    drift, satisfaction, sessions that end and users who come back or leave."""
 
-    extra_draws = 1  # the leave draw
+    extra_draws = 2  # does the session end; does the user come back
     env_id = "recworld/Engagement-v0"
 
     def __init__(
@@ -24,8 +26,9 @@ class EngagementKernel(RecommendationKernel):
         world: World,
         batch: int,
         *,
-        horizon: int = 200,
-        dynamics: EngagementDynamics | None = None,
+        horizon: int = 100,
+        reward: str = "centred",
+        dynamics: Any = None,
         regret: bool = True,
         **options: Any,
     ) -> None:
@@ -35,8 +38,8 @@ class EngagementKernel(RecommendationKernel):
                 "when a real user would get bored or leave; use a fitted world (simulator='latent-factor' "
                 "or 'item-knn')"
             )
-        super().__init__(world, batch, horizon=horizon, **options)
-        self.dynamics = dynamics or EngagementDynamics()
+        super().__init__(world, batch, horizon=horizon, reward=reward, **options)
+        self.dynamics = EngagementDynamics.from_spec(dynamics)
         self.state = self.dynamics.initial_state(batch, world.genre_profiles.shape[1])
         self.compute_regret = regret
 
@@ -51,15 +54,16 @@ class EngagementKernel(RecommendationKernel):
 
     def unseen_scores(self) -> np.ndarray:
         """Every item's score under today's dynamics, ``-inf`` where shown already, ``(B, n_items)``."""
-        scores = self.world.simulator.score(self.user) + self.dynamics.catalog_shift(
-            self.state, self.world.genre_profiles
-        )
+        scores = self.world.simulator.score(self.user)
+        shift = self.dynamics.catalog_shift(self.state, self.world.genre_profiles)
+        if shift is not None:
+            scores = scores + shift
         np.copyto(scores, -np.inf, where=self.shown)
         return scores
 
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
         """The best unseen items under today's dynamics (a scan of the catalog) and their
-        expected ratings; one-step truth, for regret and for the oracle baseline."""
+        expected ratings: one-step truth, for regret and for the myopic oracle."""
         scores = self.unseen_scores()
         best = np.argpartition(-scores, self.slate_size - 1, axis=1)[:, : self.slate_size]
         probs = self.world.simulator.rating_probabilities(self.user, np.take_along_axis(scores, best, axis=1))
@@ -76,13 +80,91 @@ class EngagementKernel(RecommendationKernel):
         return self.world.simulator.rating_probabilities(self.user, best) @ self.levels
 
     def after_step(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> np.ndarray:
-        leave = self.dynamics.update(self.state, self.world.genre_profiles[items], ratings, taken)
-        return self.draws()[:, -1] < leave
+        p_end, p_return = self.dynamics.update(
+            self.state, self.world.genre_profiles[items], self.dynamics.verdict(ratings), taken
+        )
+        draws = self.draws()
+        session_over = draws[:, -2] < p_end
+        comes_back = draws[:, -1] < p_return
+        self.dynamics.new_session(self.state, session_over & comes_back)
+        return session_over & ~comes_back
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         reward, terminated, truncated, info = super().step(actions)
         info["satisfaction"] = self.state.satisfaction.astype(np.float64)
+        info["session"] = self.state.sessions.copy()
         return reward, terminated, truncated, info
+
+    def plan(self, depth: int, n_top: int, shortlist: int) -> np.ndarray:
+        """PRIVILEGED lookahead: each user's next item by a mean-field rollout of a copy of the true
+        state, ``(B, 1)``.
+
+        Candidates: the ``n_top`` best unseen items under today's scores plus the best unseen item of
+        each genre. For each, ``depth`` steps are rolled out on expected values (the candidate, then
+        greedy on the rolled-out scores among the user's ``shortlist`` best items by static score):
+        expected reward weighted by the chance the user is still there, then a stationary tail (the
+        rollout's mean reward per step at the last step's survival, over the steps left to the horizon). One
+        item per step; rewards with a per-level value (rating, centred, like)."""
+        if self.slate_size != 1:
+            raise ValueError(f"the planner recommends one item per step; slate_size={self.slate_size}")
+        sim, profiles, dyn = self.world.simulator, self.world.genre_profiles, self.dynamics
+        value_of_level = level_rewards(self.reward, self.levels, self.like_threshold).astype(np.float32)
+        verdict_of_level = dyn.verdict(self.levels)
+        base = sim.score(self.user)  # (B, n)
+        now = self.unseen_scores()
+        top = np.argpartition(-now, n_top - 1, axis=1)[:, :n_top]
+        in_genre = profiles.T[None] > 0  # (1, G, n)
+        per_genre = np.where(in_genre, now[:, None, :], -np.inf).argmax(axis=2)  # (B, G)
+        candidates = np.concatenate([top, per_genre], axis=1)  # (B, C)
+        b, c = candidates.shape
+        short = np.argpartition(-base, shortlist - 1, axis=1)[:, :shortlist]  # (B, L)
+        rows = np.repeat(np.arange(b), c)
+        users = self.user[rows]
+        short_base = np.take_along_axis(base, short, axis=1)[rows]  # (BC, L)
+        short_profiles = profiles[short][rows]  # (BC, L, G)
+        short_free = ~np.take_along_axis(self.shown, short, axis=1)[rows]  # (BC, L)
+        state = self.state.repeat(c)
+        item = candidates.reshape(-1)
+        score = base[rows, item]
+        alive = np.ones(b * c, dtype=np.float64)
+        value = np.zeros(b * c, dtype=np.float64)
+        steps_left = np.maximum(self.horizon - self.t[rows], 1)
+        leave = np.zeros(b * c)
+        expected_steps = np.zeros(b * c)
+        for d in range(depth):
+            if d > 0:  # greedy continuation on the rolled-out state, among the shortlist
+                preference = dyn.preference(state)
+                shifted = short_base
+                if preference is not None:
+                    shifted = short_base + np.einsum("rg,rlg->rl", preference, short_profiles)
+                pick = np.where(short_free, shifted, -np.inf).argmax(axis=1)
+                item = short[rows, pick]
+                score = shifted[np.arange(b * c), pick]
+                short_free[np.arange(b * c), pick] = False
+            else:
+                shift = dyn.shift(state, profiles[item])
+                score = score if shift is None else score + shift
+                short_free &= short[rows] != item[:, None]
+            probs = sim.rating_probabilities(users, score[:, None])[:, 0]  # (BC, L)
+            reward = probs @ value_of_level
+            live = d < steps_left
+            value += np.where(live, alive * reward, 0.0)
+            expected_steps += np.where(live, alive, 0.0)
+            p_end, p_return = dyn.update(state, profiles[item], (probs @ verdict_of_level).astype(np.float32))
+            leave = p_end * (1.0 - p_return)
+            if dyn.boredom is not None:  # the expected carry-over of a new session
+                state.boredom *= (1.0 - p_end * p_return * (1.0 - dyn.boredom.carry_over))[:, None]
+            alive = np.where(live, alive * (1.0 - leave), alive)
+        # The tail: the rollout's mean reward per expected step, at the last step's survival rate (the
+        # mean, not the last reward, so that showing a worse film first does not look like saving
+        # the better ones for a tail that repeats them).
+        tail = np.maximum(steps_left - depth, 0)
+        stay = np.clip(1.0 - leave, 0.0, 1.0 - 1e-9)
+        per_step = value / np.maximum(expected_steps, 1e-9)
+        value += alive * per_step * stay * (1.0 - stay**tail) / (1.0 - stay)
+        value[self.shown[rows, candidates.reshape(-1)]] = -np.inf  # a genre with nothing left to show
+        best = value.reshape(b, c).argmax(axis=1)
+        return candidates[np.arange(b), best][:, None]
 
 
 class EngagementEnv(RecEnv):

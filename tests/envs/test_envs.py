@@ -154,7 +154,11 @@ def test_vector_env_batches_a_thousand_users():
             ValueError,
             "slate_size must be between 1 and the catalog size 1682, got 5000",
         ),
-        ({"reward": "money"}, ValueError, "reward='money' is not one of rating, like, click, surprise"),
+        (
+            {"reward": "money"},
+            ValueError,
+            "reward='money' is not one of rating, centred, like, click, surprise",
+        ),
         ({"choice_model": "dice"}, ValueError, "choice_model='dice' is not one of mnl, cascade, position"),
         ({"users": "everyone"}, ValueError, "users='everyone' is not one of train, validation, test, all"),
         ({"colour": "red"}, TypeError, "unknown argument.s. colour; the environment accepts: .*horizon"),

@@ -157,9 +157,12 @@ def check_reward(env_id: str, index: int, reward: Any, slate: int) -> None:
     if env_id == "recworld/Elicitation-v0":  # a change of nDCG
         assert -1.0 <= reward <= 1.0
         return
-    kind = CONFIGS[env_id][index].get("reward", "rating")
-    high = {"rating": MAX_RATING, "like": 1.0, "click": 1.0, "surprise": MAX_RATING - 1.0}[kind] * slate
-    assert 0.0 <= reward <= high, (kind, reward)
+    default = "centred" if env_id == "recworld/Engagement-v0" else "rating"
+    kind = CONFIGS[env_id][index].get("reward", default)
+    half = (MAX_RATING - 1.0) / 2  # centred: rating minus the scale's midpoint, in [-2, 2] on 1..5
+    low = -half * slate if kind == "centred" else 0.0
+    high = {"rating": MAX_RATING, "centred": half, "like": 1.0, "click": 1.0, "surprise": MAX_RATING - 1.0}
+    assert low <= reward <= high[kind] * slate, (kind, reward)
     if kind in ("like", "click"):
         assert reward.is_integer()
 

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from recworld.simulators.choice import Cascade, MultinomialLogit, PositionBased, sample_clicks
-from recworld.simulators.rewards import click_reward, like_reward, rating_reward, surprise_reward
 
 RATING = np.array([[4.8, 3.0, 2.0], [2.0, 2.0, 2.0]])
 LIKE = np.array([[0.9, 0.3, 0.1], [0.5, 0.5, 0.5]])
@@ -44,11 +43,3 @@ def test_cascade_clicks_at_most_the_first_liked_item():
 def test_position_based_examination_decays():
     np.testing.assert_allclose(PositionBased().examination(3), [1, 1 / 2, 1 / 3])
     np.testing.assert_allclose(PositionBased(decay=0).probabilities(RATING, LIKE), LIKE)
-
-
-def test_rewards_are_plain_functions_of_responses():
-    rating = np.array([5.0, 3.0, 4.0])
-    assert rating_reward(rating).dtype == np.float32
-    assert like_reward(rating).tolist() == [1.0, 0.0, 1.0]
-    assert click_reward(np.array([[True, False], [True, True]])).tolist() == [1.0, 2.0]
-    assert surprise_reward(rating, np.array([4.2, 3.5, 4.0])).tolist() == pytest.approx([0.8, 0.0, 0.0])
