@@ -1,8 +1,9 @@
 """A thin adapter that makes stable-baselines3 (and sb3-contrib) algorithms recworld agents.
 
 ``ppo``, ``a2c``, ``dqn`` and ``maskable-ppo`` train with ``MultiInputPolicy`` on the environment's
-``Dict`` observation, on the training users (``users="train"``), in a ``DummyVecEnv`` of ``n_envs``
-single environments with ``VecMonitor`` for the learning curve. ``choose`` is the model's
+``Dict`` observation, on the training users (``users="train"``), on recworld's native vector
+environment (one kernel steps all ``n_envs`` users) behind SB3's ``VecEnv`` interface
+(`NativeVecEnv`), with ``VecMonitor`` for the learning curve. ``choose`` is the model's
 greedy choice among the items the agent may still show: the policy's most probable allowed item
 (PPO, A2C; per slot, distinct, for slates), the highest allowed Q-value (DQN), or MaskablePPO's own
 masked ``predict``. Training is unmasked except for MaskablePPO, which reads the environment's
@@ -39,11 +40,76 @@ def import_algorithm(module: str, name: str) -> Any:
         raise AgentError(f"the {name} agent needs the {module} package: {INSTALL_HINT} ({err})") from err
 
 
+def native_vec_env(env_id: str, n_envs: int, **env_kwargs: Any) -> Any:
+    """recworld's native vector environment as a stable-baselines3 ``VecEnv`` (`NativeVecEnv`)."""
+    try:
+        from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+    except ImportError as err:
+        raise AgentError(f"NativeVecEnv needs stable-baselines3: {INSTALL_HINT} ({err})") from err
+
+    class NativeVecEnv(VecEnv):
+        """SB3's ``VecEnv`` over one recworld vector environment: no per-user environment objects,
+        one batched kernel step for every user, same-step autoreset with the final observation in
+        ``infos[i]["terminal_observation"]`` (SB3's convention). ``env_method("action_masks")``
+        serves sb3-contrib's MaskablePPO."""
+
+        def __init__(self) -> None:
+            self.env: Any = gymnasium.make_vec(
+                env_id,
+                num_envs=n_envs,
+                vectorization_mode="vector_entry_point",
+                autoreset_mode="same-step",
+                **env_kwargs,
+            )
+            super().__init__(n_envs, self.env.single_observation_space, self.env.single_action_space)
+            self.actions: Any = None
+
+        def reset(self) -> Any:
+            observation, _ = self.env.reset(seed=list(self._seeds))  # one seed per user
+            self._reset_seeds()
+            self._reset_options()
+            return observation
+
+        def step_async(self, actions: np.ndarray) -> None:
+            self.actions = actions
+
+        def step_wait(self) -> Any:
+            observation, reward, terminated, truncated, info = self.env.step(self.actions)
+            dones = terminated | truncated
+            infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+            for i in np.flatnonzero(dones):
+                infos[i]["terminal_observation"] = info["final_obs"][i]
+                infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            return observation, reward.astype(np.float32), dones, infos
+
+        def close(self) -> None:
+            self.env.close()
+
+        def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+            return [getattr(self.env, attr_name)] * len(list(self._get_indices(indices)))
+
+        def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+            setattr(self.env, attr_name, value)
+
+        def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[Any]:
+            chosen = list(self._get_indices(indices))
+            if method_name == "action_masks":
+                masks = self.env.action_masks()
+                return [masks[i] for i in chosen]
+            result = getattr(self.env, method_name)(*args, **kwargs)
+            return [result] * len(chosen)
+
+        def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+            return [False] * len(list(self._get_indices(indices)))
+
+    return NativeVecEnv()
+
+
 class SB3Agent(Agent):
     """Shared adapter; subclasses name the algorithm and its recworld defaults.
 
-    Parameters: ``learning_rate`` (0, 1]; ``gamma`` [0, 1]; ``n_envs`` 1..64 training
-    environments; ``net_arch`` hidden layer widths (1..8 layers of 1..4096 units); ``hyperparams``:
+    Parameters: ``learning_rate`` (0, 1]; ``gamma`` [0, 1]; ``n_envs`` 1..1024 training users at
+    once; ``net_arch`` hidden layer widths (1..8 layers of 1..4096 units); ``hyperparams``:
     any other keyword of the SB3 algorithm's constructor (for example ``{"n_steps": 64}``).
     """
 
@@ -65,7 +131,7 @@ class SB3Agent(Agent):
         super().__init__(seed)
         self.learning_rate = check_float("learning_rate", learning_rate, 0.0, 1.0, open_low=True)
         self.gamma = check_float("gamma", gamma, 0.0, 1.0)
-        self.n_envs = check_int("n_envs", n_envs, 1, 64)
+        self.n_envs = check_int("n_envs", n_envs, 1, 1024)
         if not isinstance(net_arch, tuple | list) or not 1 <= len(net_arch) <= 8:
             raise AgentError(f"net_arch must be a list of 1 to 8 layer widths, got {net_arch!r}")
         self.net_arch = [check_int("net_arch width", w, 1, 4096) for w in net_arch]
@@ -87,12 +153,12 @@ class SB3Agent(Agent):
         timesteps = check_int("timesteps", timesteps, 1)
         algorithm = import_algorithm(*self.algorithm)
         from stable_baselines3.common.callbacks import BaseCallback
-        from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+        from stable_baselines3.common.vec_env import VecMonitor
 
-        kwargs = {**env_kwargs, "users": "train"}
-        env = VecMonitor(DummyVecEnv([lambda: gymnasium.make(env_id, **kwargs)] * self.n_envs))
+        native = native_vec_env(env_id, self.n_envs, **{**env_kwargs, "users": "train"})
+        env = VecMonitor(native)
         try:
-            self.check_context(env_context(env.envs[0]))
+            self.check_context(env_context(native.env))
             options = {**self.defaults, **self.hyperparams}
             try:
                 self.model = algorithm(

@@ -40,7 +40,7 @@ from recworld.benchmarks.suite import (
     Suite,
 )
 from recworld.numerics.files import save_figure
-from recworld.numerics.statistics import band, probability_of_improvement_ci, summarize
+from recworld.numerics.statistics import band, bootstrap_ci, probability_of_improvement_ci, summarize
 
 BOOTSTRAP_SEED = 0
 PRIVILEGED_NOTE = "privileged: reads the simulator's truth; an upper reference, not a method"
@@ -253,13 +253,15 @@ def _comparison_specs(
 ) -> list[tuple[Comparison, frozenset[str]]]:
     if suite is not None and suite.comparisons is not None:
         return [(c, frozenset()) for c in suite.comparisons if c.env == env]
-    if kind not in DEFAULT_COMPARISONS:
-        return []
-    label, candidates, baselines, exclude = DEFAULT_COMPARISONS[kind]
-    spec = Comparison(
-        env, label, tuple(sorted(candidates)), None if baselines is None else tuple(sorted(baselines))
-    )
-    return [(spec, exclude)]
+    return [
+        (
+            Comparison(
+                env, label, tuple(sorted(candidates)), None if baselines is None else tuple(sorted(baselines))
+            ),
+            exclude,
+        )
+        for label, candidates, baselines, exclude in DEFAULT_COMPARISONS.get(kind or "", [])
+    ]
 
 
 def _compare(
@@ -303,7 +305,35 @@ def _compare(
     xs = [sign * _values(by_seed_x[s]["per_user"][score]) for s in seeds]
     ys = [sign * _values(by_seed_y[s]["per_user"][score]) for s in seeds]
     result = probability_of_improvement_ci(xs, ys, n_boot=n_boot, seed=BOOTSTRAP_SEED)
-    return {"label": spec.label, "candidate": x, "baseline": y, "seeds": seeds, **result}
+    differences = [sign * (a - b) for a, b in zip(xs, ys, strict=True)]  # back on the score's scale
+    low, high = bootstrap_ci(differences, "mean", n_boot=n_boot, seed=BOOTSTRAP_SEED)
+    baseline_mean = float(np.nanmean(np.concatenate([sign * b for b in ys])))
+    difference = {
+        "mean": float(np.nanmean(np.concatenate(differences))),
+        "low": low,
+        "high": high,
+        "relative": float(np.nanmean(np.concatenate(differences)) / abs(baseline_mean))
+        if baseline_mean
+        else None,
+    }
+    return {
+        "label": spec.label,
+        "candidate": x,
+        "baseline": y,
+        "seeds": seeds,
+        **result,
+        "difference": difference,
+    }
+
+
+def _difference(comparison: dict[str, Any]) -> str:
+    difference = comparison.get("difference")
+    if not difference:
+        return "not recorded"
+    text = f"{difference['mean']:+.4g} [{difference['low']:+.4g}, {difference['high']:+.4g}]"
+    if difference.get("relative") is not None:
+        text += f" ({100 * difference['relative']:+.1f}% of {comparison['baseline']})"
+    return text
 
 
 # ---------------------------------------------------------------------------------- plots
@@ -484,7 +514,8 @@ def render_markdown(
                 f"Probability of improvement, {comparison['label']}: P({comparison['candidate']} > "
                 f"{comparison['baseline']}) = {comparison['probability']:.3f} [{comparison['low']:.3f}, "
                 f"{comparison['high']:.3f}] over {len(comparison['seeds'])} seeds "
-                f"(the same test user and seed, by {score})."
+                f"(the same test user and seed, by {score}); paired difference of means "
+                f"{_difference(comparison)}."
             )
         if data["comparisons"]:
             lines.append("")

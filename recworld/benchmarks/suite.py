@@ -84,40 +84,57 @@ METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
 #: metrics measured once per cell (all users together) rather than per user
 CELL_METRICS = frozenset({"coverage"})
 
-#: kind -> (label, candidates, baselines, exclude): P(best candidate > best baseline), by registry names.
-#: ``baselines=None`` means every agent that is neither a candidate, privileged, nor in ``exclude``.
-DEFAULT_COMPARISONS: dict[str, tuple[str, frozenset[str], frozenset[str] | None, frozenset[str]]] = {
-    "ColdStart": (
-        "meta vs best non-meta",
-        frozenset({"meta-greedy", "meta-ucb", "meta-thompson"}),
-        None,
-        frozenset(),
-    ),
-    "Elicitation": (
-        "best active learner vs random questions",
-        frozenset(
-            {"entropy", "log-pop-entropy", "uncertainty", "committee", "expected-change", "meta-elicitation"}
+#: kind -> [(label, candidates, baselines, exclude)]: P(best candidate > best baseline), by registry
+#: names, with the paired difference of their means. ``baselines=None`` means every agent that is
+#: neither a candidate, privileged, nor in ``exclude``.
+BANDITS = frozenset(
+    {
+        "epsilon-greedy",
+        "ucb1",
+        "thompson",
+        "linucb",
+        "lin-thompson",
+        "meta-greedy",
+        "meta-ucb",
+        "meta-thompson",
+    }
+)
+FEEDBACK_RL = frozenset({"q-learning", "sarsa", "linear-q", "slate-q", "ppo", "a2c", "dqn", "maskable-ppo"})
+DEFAULT_COMPARISONS: dict[str, list[tuple[str, frozenset[str], frozenset[str] | None, frozenset[str]]]] = {
+    "ColdStart": [
+        (
+            "meta vs best non-meta",
+            frozenset({"meta-greedy", "meta-ucb", "meta-thompson"}),
+            None,
+            frozenset(),
+        )
+    ],
+    "Elicitation": [
+        (
+            "best active learner vs random questions",
+            frozenset(
+                {
+                    "entropy",
+                    "log-pop-entropy",
+                    "uncertainty",
+                    "committee",
+                    "expected-change",
+                    "meta-elicitation",
+                }
+            ),
+            frozenset({"random"}),
+            frozenset(),
+        )
+    ],
+    "Engagement": [
+        (
+            "planning gap: planner vs myopic oracle",
+            frozenset({"oracle-planner"}),
+            frozenset({"oracle"}),
+            frozenset(),
         ),
-        frozenset({"random"}),
-        frozenset(),
-    ),
-    "Engagement": (
-        "PPO vs best greedy bandit",
-        frozenset({"ppo"}),
-        frozenset(
-            {
-                "epsilon-greedy",
-                "ucb1",
-                "thompson",
-                "linucb",
-                "lin-thompson",
-                "meta-greedy",
-                "meta-ucb",
-                "meta-thompson",
-            }
-        ),
-        frozenset(),
-    ),
+        ("best feedback-RL agent vs best bandit", FEEDBACK_RL, BANDITS, frozenset()),
+    ],
 }
 
 RESERVED_KWARGS = {

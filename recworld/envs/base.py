@@ -320,8 +320,12 @@ class RecEnv(gym.Env):
 class RecVectorEnv(gym.vector.VectorEnv):
     """The native vector environment: ``num_envs`` users advanced together by one kernel.
 
-    Autoreset is Gymnasium's next-step mode: the step after an episode ends resets that
+    Autoreset is Gymnasium's next-step mode by default: the step after an episode ends resets that
     sub-environment (its action is ignored, its reward is 0, its ``info["user"]`` is the new user).
+    ``autoreset_mode=AutoresetMode.SAME_STEP`` (or ``"same-step"``) resets it within the step that
+    ended it, returning the new episode's first observation, with the final one in
+    ``info["final_obs"]`` and the step's info in ``info["final_info"]`` (Gymnasium's same-step
+    convention, and stable-baselines3's ``VecEnv`` one).
     ``reset(options={"members": m})`` picks the users (positions in the population) instead of
     drawing them. A seed of ``None`` (for all, or one sub-environment in a list) keeps that
     sub-environment's generator, as Gymnasium's ``reset(seed=None)`` does.
@@ -330,9 +334,21 @@ class RecVectorEnv(gym.vector.VectorEnv):
     metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
     kernel_class: ClassVar[type[Kernel]]
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        num_envs: int = 1,
+        render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **options: Any,
+    ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        modes: dict[Any, AutoresetMode] = {m: m for m in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)}
+        modes.update({"next-step": AutoresetMode.NEXT_STEP, "same-step": AutoresetMode.SAME_STEP})
+        if autoreset_mode not in modes:
+            raise ValueError(f"autoreset_mode={autoreset_mode!r} is not one of next-step, same-step")
+        self.autoreset_mode = modes[autoreset_mode]
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.kernel = make_kernel(self.kernel_class, num_envs, options)
@@ -369,6 +385,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
             raise ResetNeeded("call reset() before step()")
         checked = self.kernel.check_actions(actions)
         reward, terminated, truncated, info = self.kernel.step(checked)
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            return self._same_step_reset(reward, terminated, truncated, info)
         restart = np.flatnonzero(self._autoreset)
         if len(restart):
             self.kernel.reset_users(restart, [self._rngs[i] for i in restart])
@@ -381,6 +399,30 @@ class RecVectorEnv(gym.vector.VectorEnv):
             info["user"][restart] = self.kernel.user[restart]
             info["_user"] = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, info
+
+    def _same_step_reset(
+        self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        done = terminated | truncated
+        everyone = np.ones(self.num_envs, dtype=bool)
+        out: dict[str, Any] = {**info, **{f"_{key}": everyone for key in info}}
+        ended = np.flatnonzero(done)
+        if len(ended):
+            final = self.kernel.observe()
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            final_info = np.full(self.num_envs, None, dtype=object)
+            for i in ended:  # only the users whose episode ended
+                final_obs[i] = (
+                    final[i] if isinstance(final, np.ndarray) else {k: v[i] for k, v in final.items()}
+                )
+                final_info[i] = {key: value[i] for key, value in info.items()}
+            self.kernel.reset_users(ended, [self._rngs[i] for i in ended])
+            out["user"] = info["user"].copy()
+            out["user"][ended] = self.kernel.user[ended]
+            out.update(
+                final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy()
+            )
+        return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, out
 
     def action_masks(self) -> np.ndarray:
         return self.kernel.action_masks()

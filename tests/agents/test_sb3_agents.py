@@ -139,7 +139,7 @@ def test_slates_work_for_maskable_ppo():
     [
         ("ppo", {"learning_rate": 0}, "learning_rate must be a number in (0, 1], got 0"),
         ("a2c", {"gamma": 1.5}, "gamma must be a number in [0, 1], got 1.5"),
-        ("dqn", {"n_envs": 0}, "n_envs must be an integer in [1, 64], got 0"),
+        ("dqn", {"n_envs": 0}, "n_envs must be an integer in [1, 1024], got 0"),
         ("maskable-ppo", {"net_arch": []}, "net_arch must be a list of 1 to 8 layer widths, got []"),
         ("ppo", {"net_arch": [0]}, "net_arch width must be an integer in [1, 4096], got 0"),
         ("ppo", {"hyperparams": 3}, "hyperparams must be a dict of SB3 keywords, got 3"),
@@ -173,3 +173,28 @@ def test_missing_extra_gives_the_install_hint(name, module, monkeypatch):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
     with pytest.raises(AgentError, match=r"pip install 'recworld\[sb3\]'"):
         make_agent(name).fit(ENV_ID, KWARGS, 16)
+
+
+def test_the_native_vec_env_resets_in_the_step_that_ends_an_episode():
+    """SB3's VecEnv convention over one recworld vector environment: the final observation in
+    ``terminal_observation``, the next episode's first one returned, truncation flagged."""
+    from recworld.agents.sb3 import native_vec_env
+
+    env = native_vec_env("recworld/ColdStart-v0", 4, horizon=3)
+    env.seed(5)
+    observation = env.reset()
+    first = {key: value.copy() for key, value in observation.items()}
+    assert observation["progress"].shape == (4, 1)
+    for _ in range(3):
+        masks = np.stack(env.env_method("action_masks"))
+        assert masks.shape == (4, env.action_space.n)
+        observation, reward, dones, infos = env.step(masks.argmax(axis=1))
+        assert reward.dtype == np.float32 and np.isfinite(reward).all()
+    assert dones.all()
+    assert all(info["terminal_observation"]["progress"][0] == 1.0 for info in infos)
+    assert all(info["TimeLimit.truncated"] for info in infos)
+    assert (observation["progress"] == 0.0).all()  # the new episodes have started
+    again = native_vec_env("recworld/ColdStart-v0", 4, horizon=3)
+    again.seed(5)  # the same seed, the same users
+    np.testing.assert_array_equal(again.reset()["user"], first["user"])
+    env.close()

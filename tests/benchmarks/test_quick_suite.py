@@ -45,9 +45,17 @@ def test_the_whole_quick_suite(tmp_path):
     def clearly_better(env, better, worse):
         assert stats(env, better)["mean_low"] > stats(env, worse)["mean_high"], (env, better, worse)
 
-    for env in ("ColdStart", "Engagement"):  # the oracle is the upper reference
-        for agent in listed[env] - {"oracle"}:
+    references = {"oracle", "oracle-planner"}  # privileged upper references
+    for env in ("ColdStart", "Engagement"):
+        for agent in listed[env] - references:
             clearly_better(env, "oracle", agent)
+    # Engagement's delayed effects: planning on the true state beats the myopic oracle (paired), and
+    # the learner that prices repetition's later cost beats every bandit and the genre-level learner.
+    gaps = {c["label"]: c for c in summary["envs"]["Engagement"]["comparisons"]}
+    planning = gaps["planning gap: planner vs myopic oracle"]["difference"]
+    assert planning["low"] > 0, planning
+    for worse in ("thompson", "q-learning", "popularity"):
+        clearly_better("Engagement", "slate-q", worse)
     for better, worse in [("popularity", "random"), ("thompson", "popularity"), ("linucb", "popularity")]:
         clearly_better("ColdStart", better, worse)
     assert stats("ColdStart", "meta-greedy")["mean"] > stats("ColdStart", "popularity")["mean"]
