@@ -39,6 +39,7 @@ if [ ! -f "$stamp" ]; then
 fi
 
 .venv/bin/recworld data fetch movielens-100k >/dev/null
+.venv/bin/recworld data fetch obd >/dev/null
 
 case "$job" in
   main)
@@ -49,7 +50,7 @@ case "$job" in
     exit "$status"
     ;;
   test)
-    .venv/bin/ruff check recworld tests
+    .venv/bin/ruff check recworld tests scripts
     .venv/bin/mypy
     .venv/bin/python -m pytest -q "${@:2}"
     ;;

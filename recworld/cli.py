@@ -11,8 +11,18 @@ from pathlib import Path
 from recworld import __version__
 from recworld.data import DATASETS, DataError, RatingData, fetch, load, load_directory
 
+LOGGED_DATASETS = {
+    "obd": "the Open Bandit Dataset sample (Saito et al. 2021): ZOZOTOWN's logged clicks under "
+    "uniform-random and Thompson-sampling policies, 3 campaigns x 10,000 rounds, with propensities"
+}
+
 
 def _data_fetch(args: argparse.Namespace) -> int:
+    if args.name == "obd":
+        from recworld.data.obd import fetch_obd
+
+        print(fetch_obd(force=args.force, source=args.source))
+        return 0
     path = fetch(args.name, force=args.force, source=args.source)
     print(path)
     return 0
@@ -21,6 +31,25 @@ def _data_fetch(args: argparse.Namespace) -> int:
 def _data_list(args: argparse.Namespace) -> int:
     for name, spec in DATASETS.items():
         print(f"{name}\t{spec.description}" if args.verbose else name)
+    for name, description in LOGGED_DATASETS.items():
+        print(f"{name}\t{description}" if args.verbose else name)
+    return 0
+
+
+def _obd_info(args: argparse.Namespace) -> int:
+    from recworld.data.obd import CAMPAIGNS, POLICIES, load_obd
+
+    summaries = [load_obd(c, p).summary() for c in CAMPAIGNS for p in POLICIES]
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+        return 0
+    print("dataset   obd (Open Bandit Dataset sample)")
+    print(f"{'campaign':<9} {'policy':<7} {'rounds':>7} {'items':>6} {'clicks':>7} {'click rate':>11}")
+    for row in summaries:
+        print(
+            f"{row['campaign']:<9} {row['policy']:<7} {row['rounds']:>7,} {row['items']:>6} "
+            f"{row['clicks']:>7} {row['click_rate']:>11.4f}"
+        )
     return 0
 
 
@@ -35,6 +64,8 @@ def _resolve(args: argparse.Namespace) -> RatingData:
 
 
 def _data_info(args: argparse.Namespace) -> int:
+    if args.name in LOGGED_DATASETS and args.path is None:
+        return _obd_info(args)
     summary = _resolve(args).summary()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -301,14 +332,43 @@ def _agents_list(args: argparse.Namespace) -> int:
     from recworld.agents import AGENTS
 
     for name, cls in AGENTS.items():
-        print(f"{name}\t{', '.join(sorted(cls.supports))}" if args.verbose else name)
+        mark = "\tprivileged: reads the simulator's truth" if cls.privileged else ""
+        print(f"{name}\t{', '.join(sorted(cls.supports))}{mark}" if args.verbose else name)
     return 0
 
 
 def _envs_list(args: argparse.Namespace) -> int:
-    from recworld.envs import ENV_IDS
+    from recworld.envs import ENV_IDS, REPLAY_IDS
 
-    print("\n".join(ENV_IDS))
+    print("\n".join([*ENV_IDS, *REPLAY_IDS]))
+    return 0
+
+
+def _ope_run(args: argparse.Namespace) -> int:
+    from recworld.ope import ESTIMATORS, evaluate_ope
+
+    result = evaluate_ope(args.campaign, n_boot=args.n_boot, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(
+        f"Open Bandit Dataset, campaign {args.campaign}: each policy's click rate estimated from the "
+        "other's logs"
+    )
+    for key, title in (
+        ("bts_from_random", "Thompson sampling from the random logs"),
+        ("random_from_bts", "uniform random from the Thompson-sampling logs"),
+    ):
+        part = result[key]
+        on = part["on_policy"]
+        print(f"\n{title} (on-policy {on['estimate']:.5f} [{on['ci_low']:.5f}, {on['ci_high']:.5f}])")
+        print(f"  {'estimator':<9} {'estimate':>9} {'95% interval':>22} {'rel. error':>10} {'covers':>7}")
+        for name in ESTIMATORS:
+            v = part[name]
+            print(
+                f"  {name:<9} {v['estimate']:>9.5f}   [{v['ci_low']:.5f}, {v['ci_high']:.5f}] "
+                f"{v['relative_error']:>10.3f} {'yes' if v['covers_on_policy'] else 'no':>7}"
+            )
     return 0
 
 
@@ -321,9 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="data_command", required=True
     )
     p = data.add_parser("fetch", help="download and verify a dataset into the cache")
-    p.add_argument("name", choices=sorted(DATASETS), help="dataset name")
+    p.add_argument("name", choices=sorted([*DATASETS, *LOGGED_DATASETS]), help="dataset name")
     p.add_argument("--force", action="store_true", help="fetch again even if a verified copy is cached")
-    p.add_argument("--from", dest="source", type=Path, help="use files placed by hand (a zip or a directory)")
+    p.add_argument(
+        "--from", dest="source", type=Path, help="use files placed by hand (a zip, a wheel or a directory)"
+    )
     p.set_defaults(run=_data_fetch)
 
     p = data.add_parser("list", help="names of the datasets recworld can fetch")
@@ -331,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_data_list)
 
     p = data.add_parser("info", help="summary of a named dataset or of rating files in a directory")
-    p.add_argument("name", nargs="?", help=f"dataset name ({', '.join(DATASETS)})")
+    p.add_argument("name", nargs="?", help=f"dataset name ({', '.join([*DATASETS, *LOGGED_DATASETS])})")
     p.add_argument("--path", type=Path, help="a directory of rating files in any supported format")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
@@ -350,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = agents.add_parser("list", help="agent names, one per line")
     p.add_argument("-v", "--verbose", action="store_true", help="add the environments each supports")
     p.set_defaults(run=_agents_list)
+    ope = top.add_parser("ope", help="off-policy evaluation on logged bandit feedback").add_subparsers(
+        dest="ope_command", required=True
+    )
+    p = ope.add_parser("run", help="the OBD paper's evaluation of IPW, SNIPW, DM and DR")
+    p.add_argument("--dataset", choices=sorted(LOGGED_DATASETS), default="obd", help="logged dataset (obd)")
+    p.add_argument("--campaign", choices=("all", "men", "women"), default="all", help="OBD campaign")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the Monte Carlo policy")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_ope_run)
     _add_sim_commands(top)
     _add_bench_commands(top)
     _add_meta_commands(top)

@@ -13,7 +13,8 @@ ALLOWED = {
     "envs": {"data", "numerics", "simulators"},
     "models": {"data", "numerics"},
     "agents": {"data", "numerics", "envs", "models"},
-    "benchmarks": {"data", "numerics", "simulators", "envs", "models", "agents"},
+    "ope": {"data", "numerics"},
+    "benchmarks": {"data", "numerics", "simulators", "envs", "models", "agents", "ope"},
 }
 
 

@@ -63,6 +63,8 @@ def _check_positive(name: str, value: float, upper: float | None = None) -> None
 class ItemBandit(Agent):
     """Shared per-item statistics with popularity-informed priors (see the module docstring)."""
 
+    supports = frozenset({"ColdStart", "Engagement", "Replay"})
+
     def __init__(self, seed: int = 0, prior_strength: float = 10.0) -> None:
         super().__init__(seed)
         _check_positive("prior_strength", prior_strength)
@@ -153,6 +155,8 @@ class LinearBandit(Agent):
     ``features``: ``"genres"`` (genre multi-hot and year), ``"mf"`` (ALS item factors, rank
     ``rank``, fitted on the training users only) or ``"meta"`` (the meta-learned model's item
     embeddings, `recworld.agents.meta_model`, trained on the training users only)."""
+
+    supports = frozenset({"ColdStart", "Engagement", "Replay"})
 
     def __init__(
         self, seed: int = 0, features: str = "genres", reg: float = 1.0, rank: int = 10, alpha: float = 1.0

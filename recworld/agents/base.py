@@ -58,7 +58,7 @@ class Agent(ABC):
         if cls.__doc__ and "name" in vars(cls):
             rows = "\n".join(
                 f"    | {kind} | {'yes' if kind in cls.supports else 'no'} |"
-                for kind in ("ColdStart", "Elicitation", "Engagement")
+                for kind in ("ColdStart", "Elicitation", "Engagement", "Replay")
             )
             cls.__doc__ = (
                 cls.__doc__.rstrip()
@@ -123,7 +123,7 @@ class Agent(ABC):
             self.shown[index] = False
             self.previous[index] = -1
             self.begin(index)
-        answered = np.flatnonzero(~starting & (self.previous[:, 0] >= 0))
+        answered = np.flatnonzero(~starting & (self.previous[:, 0] >= 0) & self._was_shown(observation))
         if len(answered):
             self.update(self._responses(observation, answered))
         allowed = ~self.shown
@@ -167,6 +167,15 @@ class Agent(ABC):
         """Choose ``(B, S)`` items among ``allowed`` (``(B, n_items)`` bool)."""
 
     # ------------------------------------------------------------------ helpers
+    def _was_shown(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """``(B,)``: whether any item of each user's previous action was shown. Nothing is learned
+        from an action that was not (every slot a repeat, or a replay round that did not match)."""
+        context = self.context
+        assert context is not None
+        channels = context.response_channels
+        latest = np.asarray(observation["recent_responses"]).reshape(self.batch, -1, len(channels))
+        return latest[:, : context.slate_size, channels.index("shown")].max(axis=1) > 0.5
+
     def _responses(self, observation: dict[str, np.ndarray], users: np.ndarray) -> Responses:
         context = self.context
         assert context is not None

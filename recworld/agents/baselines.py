@@ -15,7 +15,7 @@ class RandomAgent(Agent):
     """Uniformly random allowed items. Supports every environment."""
 
     name = "random"
-    supports = frozenset({"ColdStart", "Elicitation", "Engagement"})
+    supports = frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"})
 
     def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
         assert self.context is not None
@@ -28,7 +28,7 @@ class PopularityAgent(Agent):
     (on Elicitation it asks about the films most people know)."""
 
     name = "popularity"
-    supports = frozenset({"ColdStart", "Elicitation", "Engagement"})
+    supports = frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"})
 
     def prepare(self, context: EnvContext) -> None:
         counts = np.bincount(context.train_data.item, minlength=context.n_items).astype(np.float64)

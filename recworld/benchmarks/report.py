@@ -509,6 +509,19 @@ def render_markdown(
             lines += ["No agent finished a cell here.", ""]
         if data["not_scored"]:
             lines += [f"Not scored (every cell failed): {', '.join(data['not_scored'])}.", ""]
+        references = data.get("env_info", {}).get("logged_policies")
+        if references:
+            lines += [
+                "Units are the matched rounds (Li et al.'s replay); references, the logged policies' own "
+                "click rates: "
+                + "; ".join(
+                    f"{name} {r['estimate']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}] "
+                    f"over {r['rounds']:,} rounds"
+                    for name, r in references.items()
+                )
+                + ".",
+                "",
+            ]
         for comparison in data["comparisons"]:
             lines.append(
                 f"Probability of improvement, {comparison['label']}: P({comparison['candidate']} > "

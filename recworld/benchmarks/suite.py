@@ -58,7 +58,11 @@ SUITES_DIR = Path(__file__).parent / "suites"
 
 #: metric -> (environment kinds it applies to, True if higher is better, short description)
 METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
-    "return": (frozenset({"ColdStart", "Elicitation", "Engagement"}), True, "sum of rewards per episode"),
+    "return": (
+        frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"}),
+        True,
+        "sum of rewards per episode (Replay: the click of each matched round, so the mean is the click rate)",
+    ),
     "regret": (frozenset({"ColdStart", "Engagement"}), False, "sum of per-step regret against the oracle"),
     "like_rate": (
         frozenset({"ColdStart", "Elicitation", "Engagement"}),
@@ -69,7 +73,7 @@ METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
     "mae": (frozenset({"Elicitation"}), False, "the recommender's MAE against the truth after elicitation"),
     "answer_rate": (frozenset({"Elicitation"}), True, "share of questions the user could answer"),
     "coverage": (
-        frozenset({"ColdStart", "Elicitation", "Engagement"}),
+        frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"}),
         True,
         "distinct items shown over all users / catalog size",
     ),
@@ -80,9 +84,14 @@ METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
     ),
     "session_length": (frozenset({"Engagement"}), True, "steps before the user left or the session ended"),
     "leave_rate": (frozenset({"Engagement"}), False, "share of users who left before the horizon"),
+    "matched": (
+        frozenset({"Replay"}),
+        True,
+        "logged rounds where the agent's pick matched the log (they count)",
+    ),
 }
 #: metrics measured once per cell (all users together) rather than per user
-CELL_METRICS = frozenset({"coverage"})
+CELL_METRICS = frozenset({"coverage", "matched"})
 
 #: kind -> [(label, candidates, baselines, exclude)]: P(best candidate > best baseline), by registry
 #: names, with the paired difference of their means. ``baselines=None`` means every agent that is

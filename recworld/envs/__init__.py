@@ -5,11 +5,12 @@ from recworld.envs.cold_start import ColdStartEnv, ColdStartVectorEnv
 from recworld.envs.context import EnvContext, env_context
 from recworld.envs.elicitation import ElicitationEnv, ElicitationVectorEnv
 from recworld.envs.engagement import EngagementEnv, EngagementVectorEnv
-from recworld.envs.registration import ENV_IDS, register_envs
+from recworld.envs.registration import ENV_IDS, REPLAY_IDS, register_envs
 from recworld.envs.world import World, build_world
 
 __all__ = [
     "ENV_IDS",
+    "REPLAY_IDS",
     "ColdStartEnv",
     "ColdStartVectorEnv",
     "ElicitationEnv",

@@ -33,7 +33,7 @@ class EnvContext:
     """Public facts of an environment and its training side.
 
     Attributes:
-        kind: ``"ColdStart"``, ``"Elicitation"`` or ``"Engagement"``.
+        kind: ``"ColdStart"``, ``"Elicitation"``, ``"Engagement"``, or ``"Replay"`` (logged data).
         n_items, slate_size, horizon, window: the sizes of the task.
         reward: the reward option (`recworld.envs.rewards.REWARDS`; ``mae``/``ndcg`` for Elicitation).
         item_features: ``(n_items, G + 1)`` genre multi-hot and scaled year (public side information).
@@ -88,6 +88,9 @@ def kernel_of(env: Any) -> Kernel:
 
 def env_context(env: Any) -> EnvContext:
     """The public context of a recworld environment (single or vector, wrapped or not)."""
+    own = getattr(getattr(env, "unwrapped", env), "public_context", None)
+    if callable(own):  # environments on logged data build their own
+        return own()
     kernel = kernel_of(env)
     world = kernel.world
     return EnvContext(

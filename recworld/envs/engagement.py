@@ -168,14 +168,16 @@ class EngagementKernel(RecommendationKernel):
 
 
 class EngagementEnv(RecEnv):
-    """Long-horizon feedback RL: recommendations change the user.
+    """Long-horizon feedback RL: what is shown today changes whether the user stays and comes back.
 
     ## Description
-    The user of an episode has the simulator's session dynamics
-    (`recworld.simulators.dynamics.EngagementDynamics`): genre boredom that grows with repetition and
-    fades with time, interest that drifts toward liked genres, and a satisfaction that sets the
-    chance of leaving. A policy that always serves the user's favourite genre earns high ratings
-    first and a bored, leaving user later: the effects are delayed, which is what feedback RL is for.
+    An episode is one user's sessions (`recworld.simulators.dynamics`): the user consumes one film
+    per step; boredom with repeated genres lowers ratings a little now, interest drifts toward
+    liked genres, and satisfaction — built by good, varied films, spent by films that repeat what the
+    user just watched, even when they rate well — sets the chance that a session ends and that the
+    user comes back for another. Serving the user's favourite genre over and over pays now and loses
+    the user later: a delayed effect that a one-step policy cannot see (the planning oracle's lead
+    over the myopic oracle measures it). ``dynamics="control"`` switches every carried-over effect off.
 
     ## Action Space
     ``Discrete(n_items)``, or ``MultiDiscrete([n_items] * slate_size)`` for slates; the user takes
@@ -186,25 +188,30 @@ class EngagementEnv(RecEnv):
     The dynamic state (boredom, affinity, satisfaction) is hidden; the recent items and ratings reveal it.
 
     ## Rewards
-    As `ColdStartEnv` (default ``"rating"``): a user who leaves early gives no more rewards.
+    ``reward="centred"`` by default: the rating minus the scale's midpoint (3 on 1–5), so a disliked
+    film costs and the return counts films worth watching rather than session length times ~4; a
+    user who has left gives no more rewards. The other rewards of `ColdStartEnv` are accepted.
 
     ## Starting State
-    A user drawn from the population, with neutral satisfaction, no boredom and no drift.
+    A user drawn from the population, in a first session, with neutral satisfaction, no boredom, no drift.
 
     ## Episode End
-    Termination when the user leaves (probability ``sigmoid(leave_bias - leave_slope *
-    satisfaction)`` after each step); truncation at ``horizon`` steps (default 200).
+    After each step the session ends with probability ``sigmoid(end_bias - end_slope * s)``; the user
+    then comes back with probability ``sigmoid(return_bias + return_slope * s)`` (boredom partly
+    carried over), and otherwise leaves: termination. Truncation at ``horizon`` steps (default 100).
 
     ## Info
-    As `ColdStartEnv` plus ``satisfaction``; ``regret`` is against the best unseen items under the
-    current dynamics (``regret=False`` skips that catalog scan and reports 0).
+    As `ColdStartEnv` plus ``satisfaction`` (hidden truth, for evaluation) and ``session`` (1, 2, ...);
+    ``regret`` is one-step, against the best unseen items under the current dynamics
+    (``regret=False`` skips that catalog scan and reports 0).
 
     ## Arguments
     >>> import gymnasium as gym
-    >>> env = gym.make("recworld/Engagement-v0", slate_size=5, choice_model="cascade")  # doctest: +SKIP
+    >>> env = gym.make("recworld/Engagement-v0", dynamics={"drift": None})  # doctest: +SKIP
 
-    All arguments of `ColdStartEnv` (with ``horizon`` defaulting to 200), plus ``dynamics`` (an
-    `EngagementDynamics`, default parameters argued in its module) and ``regret`` (default True).
+    All arguments of `ColdStartEnv` (``horizon`` defaulting to 100, ``reward`` to ``"centred"``), plus
+    ``dynamics`` (``"default"``, ``"control"``, an `EngagementDynamics`, or a mapping of component
+    name to parameters; defaults argued in `recworld.simulators.dynamics`) and ``regret`` (True).
 
     ## Version History
     * v0: initial version.

@@ -9,6 +9,8 @@ ENV_IDS = {
     "recworld/Elicitation-v0": "recworld.envs.elicitation:Elicitation",
     "recworld/Engagement-v0": "recworld.envs.engagement:Engagement",
 }
+#: environments on logged data: a single environment each (a replay is one stream of rounds)
+REPLAY_IDS = {"recworld/OBD-Replay-v0": "recworld.envs.obd_replay:OBDReplayEnv"}
 
 
 def register_envs() -> None:
@@ -22,3 +24,6 @@ def register_envs() -> None:
             vector_entry_point=f"{target}VectorEnv",
             disable_env_checker=False,
         )
+    for env_id, entry_point in REPLAY_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point, disable_env_checker=False)
