@@ -126,12 +126,13 @@ class Agent(ABC):
         answered = np.flatnonzero(~starting & (self.previous[:, 0] >= 0) & self._was_shown(observation))
         if len(answered):
             self.update(self._responses(observation, answered))
-        allowed = ~self.shown
+        allowed = np.ones_like(self.shown) if context.repeats else ~self.shown
         if mask is not None:
             allowed &= np.asarray(mask, dtype=bool).reshape(self.batch, -1)[:, : context.n_items]
         actions = self.choose(observation, allowed)
         actions = np.asarray(actions, dtype=np.int64).reshape(self.batch, context.slate_size)
-        self.shown[np.arange(self.batch)[:, None], actions] = True
+        if not context.repeats:
+            self.shown[np.arange(self.batch)[:, None], actions] = True
         self.previous = actions
         return actions[:, 0] if context.slate_size == 1 else actions
 

@@ -410,13 +410,13 @@ class LinearQAgent(GenreRL):
 
 class SlateQAgent(OfflineRL):
     """SlateQ-style item-level Q-learning (Ie et al., IJCAI 2019): a linear long-term value per item,
-    ``Q(s, i) = w . phi(s, i)``, learned by Q-learning on what users took; a slate is the ``S`` items
-    of highest ``Q`` (SlateQ's top-k choice), one item the one of highest ``Q``.
+    ``Q(s, i) = w . phi(s, i)``, learned on each item a user took from that item's own reward; a
+    slate is the ``S`` items of highest ``Q`` (SlateQ's top-k choice), one item the one of highest ``Q``.
 
     ``phi(s, i)``: a constant; the item's reward estimate shared by every user (popularity-informed
     prior from the training users, corrected by every response, as the item bandits keep it),
-    standardised; two *repetition* features, how much the item's genre profile repeats what this user
-    took lately (``recent . g / g . g`` over exponential averages of taken profiles with memories
+    standardised; two *repetition* features, how much of the item's genre profile this user took
+    lately (``sum(min(recent, g))`` over exponential averages of taken profiles with memories
     ``memory`` and ``memory / 3``); and two state features, an exponential average of the user's
     recent rewards (standardised) and the episode's progress. The weights start at "greedy on the
     shared estimate" (a bandit's choice) and TD learning moves them toward the long-run value: a
@@ -460,13 +460,13 @@ class SlateQAgent(OfflineRL):
         self.center = float(np.median(mean))
         genres = context.item_features[:, : context.n_genres].astype(np.float64)
         self.profiles = genres / np.maximum(genres.sum(axis=1, keepdims=True), 1.0)
-        self.norms = np.maximum((self.profiles**2).sum(axis=1), 1e-6)
-        b, g = self.batch, context.n_genres
+        b, g, s = self.batch, context.n_genres, context.slate_size
         self.recent = np.zeros((2, b, g))
         self.average = np.zeros(b)
-        self.reward = np.zeros(b)
+        self.slot_reward = np.zeros((b, s))
+        self.slot_taken = np.zeros((b, s), dtype=bool)
         self.pending = np.zeros(b, dtype=bool)
-        self.phi_before = np.zeros((b, self.n_features))
+        self.phi_before = np.zeros((b, s, self.n_features))
 
     def begin(self, index: np.ndarray) -> None:
         self.recent[:, index] = 0.0
@@ -480,17 +480,18 @@ class SlateQAgent(OfflineRL):
         took = np.einsum("ns,nsg->ng", taken.astype(np.float64), self.profiles[responses.items])
         for k, rate in enumerate((self.memory, self.memory / 3)):
             self.recent[k, users] = (1 - rate) * self.recent[k, users] + rate * took
-        self.reward[users] = responses.signal.sum(axis=1)
-        self.average[users] = (1 - EMA_RATE) * self.average[users] + EMA_RATE * self.reward[
-            users
-        ] / self.noise
+        self.slot_reward[users] = responses.signal
+        self.slot_taken[users] = taken
+        step_reward = responses.signal.sum(axis=1) / self.noise
+        self.average[users] = (1 - EMA_RATE) * self.average[users] + EMA_RATE * step_reward
         self.pending[users] = True
 
     def features(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """``(B, n_items, F)``: the features of every item in each user's current state."""
         b, n = self.batch, len(self.pulls)
         estimate = (self.total / self.pulls - self.center) / self.noise
-        repetition = np.clip((self.recent @ self.profiles.T) / self.norms, 0.0, 1.0)  # (2, B, n)
+        # how much of each item's genre profile the user took lately (histogram intersection)
+        repetition = np.minimum(self.recent[:, :, None, :], self.profiles[None, None]).sum(axis=-1)
         progress = np.asarray(observation["progress"], dtype=np.float64).reshape(b, -1)[:, 0]
         phi = np.empty((b, n, self.n_features))
         phi[..., 0] = 1.0
@@ -515,19 +516,22 @@ class SlateQAgent(OfflineRL):
                 explore[:, None], np.where(allowed, self.rng.random(allowed.shape), -np.inf), values
             )
         items = top_allowed(values, allowed, self.context.slate_size)
-        self.phi_before = self.phi_now[np.arange(self.batch), items[:, 0]]
+        self.phi_before = np.take_along_axis(self.phi_now, items[:, :, None], axis=1)  # (B, S, F)
         return items
 
     def learn(self, users: np.ndarray, following: np.ndarray, terminal: np.ndarray | None) -> None:
-        """One semi-gradient Q-learning step for ``users``' pending transitions."""
+        """One semi-gradient step for ``users``' pending transitions, on each item the user took:
+        its own reward plus the discounted value of the next state's best item (for one item per
+        step, Q-learning; for slates, SlateQ's item-wise update with the best item's value standing
+        in for the choice-weighted value of the next slate)."""
         following = np.where(np.isfinite(following), following, 0.0)
         if terminal is not None:
             following = np.where(terminal, 0.0, following)
-        phi = self.phi_before[users]
-        error = np.clip(
-            self.reward[users] / self.noise + self.gamma * following - phi @ self.weights, -10, 10
-        )
-        self.weights += self.alpha * (error[:, None] * phi).mean(axis=0)
+        phi = self.phi_before[users]  # (n, S, F)
+        target = self.slot_reward[users] / self.noise + self.gamma * following[:, None]
+        error = np.clip(target - phi @ self.weights, -10, 10) * self.slot_taken[users]
+        count = max(int(self.slot_taken[users].sum()), 1)
+        self.weights += self.alpha * np.einsum("ns,nsf->f", error, phi) / count
 
     def finish(self, observation: dict[str, np.ndarray], users: np.ndarray, terminated: np.ndarray) -> None:
         self.update(self._responses(observation, users))

@@ -280,7 +280,8 @@ def _evaluate_replay(agent: Any, cell: Cell, bins: int = 20) -> dict[str, Any]:
         env.close()
     rewards_array, matched_array = np.asarray(rewards), np.asarray(matched)
     clicks = rewards_array[matched_array]
-    blocks = np.array_split(rewards_array, min(bins, len(rewards_array)))
+    # the click rate over each block of rounds' matched rounds (NaN for a block with none)
+    blocks = np.array_split(np.where(matched_array, rewards_array, np.nan), min(bins, len(rewards_array)))
     cell_metrics = {"coverage": float(chosen.mean()), "matched": float(matched_array.sum())}
     return {
         "kind": "Replay",
@@ -297,9 +298,9 @@ def _evaluate_replay(agent: Any, cell: Cell, bins: int = 20) -> dict[str, Any]:
         "cell_metrics": cell_metrics,
         "per_user": {"return": clicks.tolist()},
         "curve": {
-            "mean": [float(b.mean()) for b in blocks],
-            "std": [float(b.std()) for b in blocks],
-            "n": min(len(b) for b in blocks),  # rounds per block (the blocks differ by at most one)
+            "mean": [_nanmean(b) if np.isfinite(b).any() else 0.0 for b in blocks],
+            "std": [float(np.nanstd(b)) if np.isfinite(b).any() else 0.0 for b in blocks],
+            "n": max(1, min(int(np.isfinite(b).sum()) for b in blocks)),  # matched rounds per block
         },
     }
 

@@ -403,25 +403,25 @@ class RecVectorEnv(gym.vector.VectorEnv):
     def _same_step_reset(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
     ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Gymnasium's same-step convention: an ended sub-environment is reset now; the step's info
+        goes to ``info["final_info"]`` (arrays with ``_key`` masks, as the top level has them), its
+        last observation to ``info["final_obs"]``, and the top level holds its reset info (``user``)."""
         done = terminated | truncated
-        everyone = np.ones(self.num_envs, dtype=bool)
-        out: dict[str, Any] = {**info, **{f"_{key}": everyone for key in info}}
         ended = np.flatnonzero(done)
+        out: dict[str, Any] = {**info, **{f"_{key}": ~done for key in info}}
         if len(ended):
             final = self.kernel.observe()
             final_obs = np.full(self.num_envs, None, dtype=object)
-            final_info = np.full(self.num_envs, None, dtype=object)
             for i in ended:  # only the users whose episode ended
                 final_obs[i] = (
                     final[i] if isinstance(final, np.ndarray) else {k: v[i] for k, v in final.items()}
                 )
-                final_info[i] = {key: value[i] for key, value in info.items()}
             self.kernel.reset_users(ended, [self._rngs[i] for i in ended])
             out["user"] = info["user"].copy()
             out["user"][ended] = self.kernel.user[ended]
-            out.update(
-                final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy()
-            )
+            out["_user"] = np.ones(self.num_envs, dtype=bool)
+            out["final_info"] = {**info, **{f"_{key}": done.copy() for key in info}}
+            out.update(final_obs=final_obs, _final_obs=done.copy(), _final_info=done.copy())
         return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, out
 
     def action_masks(self) -> np.ndarray:

@@ -46,6 +46,8 @@ class EnvContext:
         response_channels: the per-item fields of ``recent_responses``, in order.
         train_data: the training users' ratings (the only ratings an agent may learn from).
         user_dim: size of the ``user`` observation.
+        repeats: True where an item may be shown again (replay: every round is a new visit);
+            otherwise an agent never shows an item twice in an episode.
     """
 
     kind: str
@@ -64,6 +66,7 @@ class EnvContext:
     user_dim: int
     surprise_baseline: np.ndarray
     response_channels: tuple[str, ...] = RESPONSE_CHANNELS
+    repeats: bool = False
 
     def signal(
         self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray, clicked: np.ndarray

@@ -117,7 +117,9 @@ class EngagementKernel(RecommendationKernel):
         per_genre = np.where(in_genre, now[:, None, :], -np.inf).argmax(axis=2)  # (B, G)
         candidates = np.concatenate([top, per_genre], axis=1)  # (B, C)
         b, c = candidates.shape
-        short = np.argpartition(-base, shortlist - 1, axis=1)[:, :shortlist]  # (B, L)
+        # the continuation's choices: each user's best unseen items by static score (at least depth + 1)
+        shortlist = min(self.n_items, max(shortlist, depth + 1))
+        short = np.argpartition(np.where(self.shown, np.inf, -base), shortlist - 1, axis=1)[:, :shortlist]
         rows = np.repeat(np.arange(b), c)
         users = self.user[rows]
         short_base = np.take_along_axis(base, short, axis=1)[rows]  # (BC, L)
@@ -161,8 +163,11 @@ class EngagementKernel(RecommendationKernel):
         tail = np.maximum(steps_left - depth, 0)
         stay = np.clip(1.0 - leave, 0.0, 1.0 - 1e-9)
         per_step = value / np.maximum(expected_steps, 1e-9)
-        value += alive * per_step * stay * (1.0 - stay**tail) / (1.0 - stay)
-        value[self.shown[rows, candidates.reshape(-1)]] = -np.inf  # a genre with nothing left to show
+        value += (
+            alive * per_step * (1.0 - stay**tail) / (1.0 - stay)
+        )  # alive: present at the tail's first step
+        # A genre with nothing left to show yields argmax 0 above: drop that candidate if item 0 was shown.
+        value[self.shown[rows, candidates.reshape(-1)]] = -np.inf
         best = value.reshape(b, c).argmax(axis=1)
         return candidates[np.arange(b), best][:, None]
 

@@ -167,4 +167,5 @@ class OBDReplayEnv(gym.Env):
             train_data=train.as_rating_data(),
             user_dim=int(self.log.context.shape[1]),
             surprise_baseline=np.zeros(self.n_items, dtype=np.float32),
+            repeats=True,
         )

@@ -44,10 +44,16 @@ class LoggedRounds:
                 )
         if n == 0:
             raise ValueError("LoggedRounds: no rounds to estimate from")
-        if not np.all(np.asarray(self.pscore) > 0):
+        bad = np.flatnonzero(~(np.asarray(self.pscore) > 0))
+        if len(bad):
             raise ValueError(
-                "LoggedRounds: every propensity must be > 0 (a logged action had probability 0?)"
+                f"LoggedRounds: every propensity must be > 0; round {bad[0]} has "
+                f"{self.pscore[bad[0]]!r} (a logged action had probability 0?)"
             )
+        for name in ("action", "position"):
+            values = np.asarray(getattr(self, name))
+            if values.min() < 0:
+                raise ValueError(f"LoggedRounds: {name} {values.min()} is negative (indices start at 0)")
 
 
 def _check(rounds: LoggedRounds, array: np.ndarray, name: str) -> np.ndarray:
@@ -59,7 +65,8 @@ def _check(rounds: LoggedRounds, array: np.ndarray, name: str) -> np.ndarray:
         )
     if rounds.action.max() >= array.shape[1] or rounds.position.max() >= array.shape[2]:
         raise ValueError(
-            f"{name} has {array.shape[1]} items and {array.shape[2]} positions; the log has more"
+            f"{name} has {array.shape[1]} items and {array.shape[2]} positions; the log has item "
+            f"{rounds.action.max()} and position {rounds.position.max()} (0-based)"
         )
     return array
 
@@ -128,10 +135,14 @@ def bootstrap_ratio(
     )
     rng = np.random.default_rng(0) if rng is None else rng
     n = len(numerator)
-    draws = rng.integers(0, n, size=(n_boot, n))
-    totals = denominator[draws].sum(axis=1)
+    sums, totals = np.empty(n_boot), np.empty(n_boot)
+    step = max(1, 2_000_000 // n)  # replicates per chunk: the index draws stay small in memory
+    for start in range(0, n_boot, step):
+        draws = rng.integers(0, n, size=(min(step, n_boot - start), n))
+        sums[start : start + len(draws)] = numerator[draws].sum(axis=1)
+        totals[start : start + len(draws)] = denominator[draws].sum(axis=1)
     # a replicate whose weights are all zero (SNIPW on a tiny log) has no ratio: it is left out
-    replicates = numerator[draws].sum(axis=1)[totals != 0] / totals[totals != 0]
+    replicates = sums[totals != 0] / totals[totals != 0]
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(replicates, [tail, 100 - tail]) if len(replicates) else (np.nan, np.nan)
     return {

@@ -14,10 +14,11 @@ leave-and-return model are the precedents):
   verdict ``v = clip((rating - neutral) / spread, -1, 1)``: ``a += rate * v * g``, clipped to
   ``+-max_drift``; it adds ``a . g`` to the score.
 * `Satisfaction` — ``s`` is an exponential average (rate ``rate``) of each step's outcome
-  ``v - wear_cost * repetition``, where ``repetition`` in [0, 1] is how much the consumed item
-  repeats what the user consumed lately (``recent . g / g . g``, with ``recent`` an exponential
-  average of consumed profiles, ``memory`` per step). A film that rates well but repeats the last
-  few wears the user out: it pays now and costs later.
+  ``v - wear_cost * repetition``, where ``repetition`` in [0, 1] is how much of the consumed item's
+  genre profile the user consumed lately (``sum(min(recent, g))``, the overlap of the two genre
+  distributions, with ``recent`` an exponential average of consumed profiles, ``memory`` per step):
+  a drama after dramas repeats fully, a drama-comedy after dramas half. A film that rates well but
+  repeats the last few wears the user out: it pays now and costs later.
 * `Retention` — after each step the session ends with probability
   ``sigmoid(end_bias - end_slope * s)``; the user then comes back for another session with
   probability ``sigmoid(return_bias + return_slope * s)``, and otherwise leaves for good (the
@@ -226,6 +227,11 @@ class EngagementDynamics:
                 if name == "retention":
                     raise ValueError("dynamics: retention cannot be switched off (it ends the episode)")
                 parts[name] = None
+            elif not isinstance(params, Mapping):
+                raise ValueError(
+                    f"dynamics: {name}={params!r}: give its parameters as a mapping (e.g. "
+                    f"{{{name!r}: {{...}}}}) or None to switch it off"
+                )
             else:
                 component = COMPONENTS[name]
                 allowed = [f.name for f in dataclasses.fields(component)]
@@ -303,9 +309,7 @@ class EngagementDynamics:
         consumed_profile = np.einsum("bs,bsg->bg", took, profiles)
         if self.satisfaction is not None:
             sat = self.satisfaction
-            norms = np.einsum("bsg,bsg->bs", profiles, profiles)
-            overlap = np.einsum("bg,bsg->bs", state.recent, profiles)
-            repetition = np.clip(overlap / np.maximum(norms, 1e-6), 0.0, 1.0)
+            repetition = np.minimum(state.recent[:, None, :], profiles).sum(axis=-1)  # (B, S) in [0, 1]
             outcome_each = verdicts - sat.wear_cost * repetition
             n_taken = took.sum(axis=1)
             outcome = np.where(n_taken > 0, (took * outcome_each).sum(axis=1) / np.maximum(n_taken, 1), -0.5)

@@ -198,3 +198,31 @@ def test_the_native_vec_env_resets_in_the_step_that_ends_an_episode():
     again.seed(5)  # the same seed, the same users
     np.testing.assert_array_equal(again.reset()["user"], first["user"])
     env.close()
+
+
+def test_same_step_autoreset_follows_gymnasium():
+    """``final_info`` holds the ended step's info as masked arrays; the top level, the reset users."""
+    import gymnasium as gym
+
+    env = gym.make_vec(
+        "recworld/ColdStart-v0",
+        num_envs=3,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode="same-step",
+        horizon=2,
+    )
+    env.reset(seed=0)
+    _, _, _, truncated, info = env.step(env.action_masks().argmax(axis=1))
+    assert not truncated.any() and "final_info" not in info and info["_rating"].all()
+    _, _, _, truncated, info = env.step(env.action_masks().argmax(axis=1))
+    assert truncated.all() and info["_final_info"].all() and info["_final_obs"].all()
+    assert set(info["final_info"]) >= {"rating", "_rating", "regret", "_regret"}
+    assert info["final_info"]["_rating"].all() and not info["_rating"].any()  # the step's values moved
+    assert info["_user"].all()  # the reset info: the new users
+    with pytest.raises(ValueError, match="autoreset_mode='sometimes' is not one of next-step, same-step"):
+        gym.make_vec(
+            "recworld/ColdStart-v0",
+            num_envs=1,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode="sometimes",
+        )

@@ -62,6 +62,20 @@ def test_bandits_run_unchanged_and_learn_only_from_matched_rounds(name):
     assert all(taken.all() for taken in updates) and len(updates) <= matched
 
 
+def test_every_round_is_a_new_visit_so_items_may_come_again():
+    """A replay agent is never out of items: after more rounds than items, picks still vary."""
+    env = gym.make("recworld/OBD-Replay-v0", rounds=400)
+    agent = make_agent("random", seed=0).bind(env_context(env), 1)
+    observation, _ = env.reset(seed=0)
+    picks, start = [], np.ones(1, bool)
+    for _ in range(400):
+        action = int(agent.act({k: v[None] for k, v in observation.items()}, None, start)[0])
+        start[:] = False
+        picks.append(action)
+        observation, *_ = env.step(action)
+    assert len(set(picks[200:])) > 60  # of 80 items, in the last 200 rounds
+
+
 def test_the_benchmark_scores_click_rates_over_matched_rounds(tmp_path):
     from recworld.benchmarks.runner import run_suite
     from recworld.benchmarks.suite import parse_suite

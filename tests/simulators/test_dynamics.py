@@ -45,6 +45,18 @@ def test_interest_drifts_toward_liked_genres_and_away_from_disliked():
     assert np.abs(state.affinity).max() <= 0.5
 
 
+def test_repetition_is_the_overlap_of_genre_profiles():
+    """A drama after dramas repeats fully, a drama-comedy after dramas half, a comedy not at all."""
+    dynamics = EngagementDynamics.from_spec({"satisfaction": {"memory": 1.0, "rate": 1.0, "wear_cost": 1.0}})
+    outcomes = []
+    for profile in (0, 2, 1):  # drama, drama-comedy, comedy, each after one drama
+        state = dynamics.initial_state(1, 3)
+        dynamics.update(state, PROFILES[[0]], np.zeros(1, dtype=np.float32))
+        dynamics.update(state, PROFILES[[profile]], np.zeros(1, dtype=np.float32))
+        outcomes.append(float(state.satisfaction[0]))
+    assert outcomes == pytest.approx([-1.0, -0.5, 0.0])
+
+
 def test_repetition_wears_users_out_although_every_film_rates_well():
     """Two users rate every film 5; one is shown one genre, the other a rotation of three. The
     first ends up unsatisfied: more likely to end the session, less likely to come back."""
@@ -102,6 +114,8 @@ def test_specs_build_the_components_and_bad_ones_are_named():
         Satisfaction(wear_cost=-1)
     with pytest.raises(ValueError, match="retention cannot be switched off"):
         EngagementDynamics.from_spec({"retention": None})
+    with pytest.raises(ValueError, match=r"drift=0\.5: give its parameters as a mapping"):
+        EngagementDynamics.from_spec({"drift": 0.5})
     with pytest.raises(ValueError, match="expected 'default', 'control'"):
         EngagementDynamics.from_spec("chaos")
 
