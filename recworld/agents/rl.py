@@ -45,8 +45,14 @@ class OfflineRL(Agent):
     online in `act` and from each episode's final response in `finish`."""
 
     learns_offline = True
-    n_envs: int
     training = False  # True inside `fit` (agents that explore only while training read it)
+
+    def __init__(self, seed: int, alpha: float, gamma: float, epsilon: float, n_envs: int) -> None:
+        super().__init__(seed)
+        self.alpha = check_float("alpha", alpha, 0.0, 1.0, open_low=True)
+        self.gamma = check_float("gamma", gamma, 0.0, 1.0, open_high=True)
+        self.epsilon = check_float("epsilon", epsilon, 0.0, 1.0)
+        self.n_envs = check_int("n_envs", n_envs, 1, 1024)
 
     def fit(self, env_id: str, env_kwargs: dict[str, Any], timesteps: int) -> list[tuple[int, float]]:
         """Run ``timesteps`` steps (summed over ``n_envs`` users) on the training users, learning online."""
@@ -132,11 +138,7 @@ class GenreRL(OfflineRL):
         epsilon: float = 0.1,
         n_envs: int = 8,
     ) -> None:
-        super().__init__(seed)
-        self.alpha = check_float("alpha", alpha, 0.0, 1.0, open_low=True)
-        self.gamma = check_float("gamma", gamma, 0.0, 1.0, open_high=True)
-        self.epsilon = check_float("epsilon", epsilon, 0.0, 1.0)
-        self.n_envs = check_int("n_envs", n_envs, 1, 1024)
+        super().__init__(seed, alpha, gamma, epsilon, n_envs)
         self.trained_for: tuple[int, int] | None = None  # (n_items, n_genres) of the learned values
 
     # ------------------------------------------------------------------ per context and user
@@ -441,11 +443,7 @@ class SlateQAgent(OfflineRL):
         memory: float = 0.3,
         prior_strength: float = 10.0,
     ) -> None:
-        super().__init__(seed)
-        self.alpha = check_float("alpha", alpha, 0.0, 1.0, open_low=True)
-        self.gamma = check_float("gamma", gamma, 0.0, 1.0, open_high=True)
-        self.epsilon = check_float("epsilon", epsilon, 0.0, 1.0)
-        self.n_envs = check_int("n_envs", n_envs, 1, 1024)
+        super().__init__(seed, alpha, gamma, epsilon, n_envs)
         self.memory = check_float("memory", memory, 0.0, 1.0, open_low=True)
         self.prior_strength = check_float("prior_strength", prior_strength, 0.0, open_low=True)
         self.weights = np.zeros(self.n_features)

