@@ -70,9 +70,9 @@ class ActiveLearner(Agent):
         self.answers[users, slot] = responses.ratings[:, 0]
         self.known[users, slot] = responses.taken[:, 0]
         self.count[users] += 1
-        self.learn(users)
+        self.absorb(users)
 
-    def learn(self, users: np.ndarray) -> None:
+    def absorb(self, users: np.ndarray) -> None:
         """Fold the new answers of ``users`` into the learner's model (adaptive learners)."""
 
     @abstractmethod
@@ -181,7 +181,7 @@ class UncertaintyAgent(ActiveLearner):
         super().begin(index)
         self.fold.reset(index)
 
-    def learn(self, users: np.ndarray) -> None:
+    def absorb(self, users: np.ndarray) -> None:
         slot = np.minimum(self.count[users], self.asked.shape[1]) - 1
         self.fold.add(
             users, self.asked[users, slot], self.answers[users, slot], self.known[users, slot].astype(float)

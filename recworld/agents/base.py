@@ -104,6 +104,22 @@ class Agent(ABC):
         Agents that learn only online return an empty curve."""
         return []
 
+    def learn(self, env: Any, total_timesteps: int) -> Agent:
+        """stable-baselines3's shape: train for ``total_timesteps`` steps on the environment ``env``
+        stands for — its id and arguments (``gymnasium.make`` / ``make_vec`` record them), on its
+        *training* users whatever ``users`` it was made with — and return self; the learning curve is
+        kept in ``learning_curve``. Agents that learn only online return at once."""
+        spec = getattr(env, "spec", None) or getattr(getattr(env, "unwrapped", None), "spec", None)
+        if spec is None:
+            raise AgentError(
+                "learn(env, ...) needs an environment made with gymnasium.make or make_vec (training "
+                "environments are built from its id and arguments); or call fit(env_id, kwargs, timesteps)"
+            )
+        skipped = {"users", "num_envs", "vectorization_mode", "autoreset_mode", "render_mode"}
+        kwargs = {key: value for key, value in spec.kwargs.items() if key not in skipped}
+        self.learning_curve = self.fit(spec.id, kwargs, total_timesteps)
+        return self
+
     # ------------------------------------------------------------------ the protocol
     def act(
         self,

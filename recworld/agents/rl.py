@@ -195,7 +195,7 @@ class GenreRL(OfflineRL):
         learners = np.flatnonzero(self.pending)
         genres = self.policy(values, available)
         if len(learners):
-            self.learn(learners, values[learners], genres[learners], available[learners], terminal=None)
+            self.td_update(learners, values[learners], genres[learners], available[learners], terminal=None)
         self.pending[:] = False
         self.genre = genres
         return self.actions.items(genres, allowed)
@@ -212,10 +212,10 @@ class GenreRL(OfflineRL):
     def values(
         self, observation: dict[str, np.ndarray], allowed: np.ndarray, available: np.ndarray | None
     ) -> np.ndarray:
-        """``(B, G)`` action values in the current state; also remembers what `learn` needs."""
+        """``(B, G)`` action values in the current state; also remembers what `td_update` needs."""
 
     @abstractmethod
-    def learn(
+    def td_update(
         self,
         users: np.ndarray,
         next_values: np.ndarray,
@@ -238,7 +238,7 @@ class GenreRL(OfflineRL):
         available |= ~available.any(axis=1, keepdims=True)
         values = self.values(observation, allowed, None)[users]
         genres = self.policy(values, available)
-        self.learn(users, values, genres, available, terminal=terminated)
+        self.td_update(users, values, genres, available, terminal=terminated)
         self.pending[users] = False
 
 
@@ -279,7 +279,7 @@ class TabularRL(GenreRL):
         self.state_before = self.state_now
         return items
 
-    def learn(
+    def td_update(
         self,
         users: np.ndarray,
         next_values: np.ndarray,
@@ -393,7 +393,7 @@ class LinearQAgent(GenreRL):
         self.features_before = self.features_now[np.arange(self.batch), self.genre]
         return items
 
-    def learn(
+    def td_update(
         self,
         users: np.ndarray,
         next_values: np.ndarray,
@@ -506,7 +506,7 @@ class SlateQAgent(OfflineRL):
         values = np.where(allowed, self.phi_now @ self.weights, -np.inf)
         learners = np.flatnonzero(self.pending)
         if len(learners):
-            self.learn(learners, values[learners].max(axis=1), terminal=None)
+            self.td_update(learners, values[learners].max(axis=1), terminal=None)
         self.pending[:] = False
         if self.training and self.epsilon > 0:
             explore = self.rng.random(self.batch) < self.epsilon
@@ -517,7 +517,7 @@ class SlateQAgent(OfflineRL):
         self.phi_before = np.take_along_axis(self.phi_now, items[:, :, None], axis=1)  # (B, S, F)
         return items
 
-    def learn(self, users: np.ndarray, following: np.ndarray, terminal: np.ndarray | None) -> None:
+    def td_update(self, users: np.ndarray, following: np.ndarray, terminal: np.ndarray | None) -> None:
         """One semi-gradient step for ``users``' pending transitions, on each item the user took:
         its own reward plus the discounted value of the next state's best item (for one item per
         step, Q-learning; for slates, SlateQ's item-wise update with the best item's value standing
@@ -535,5 +535,5 @@ class SlateQAgent(OfflineRL):
         self.update(self._responses(observation, users))
         allowed = ~self.shown[users]
         values = np.where(allowed, self.features(observation)[users] @ self.weights, -np.inf)
-        self.learn(users, values.max(axis=1), terminal=terminated)
+        self.td_update(users, values.max(axis=1), terminal=terminated)
         self.pending[users] = False

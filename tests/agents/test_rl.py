@@ -141,3 +141,15 @@ def test_slate_q_learns_that_wearing_users_out_costs_later():
     agent.fit("recworld/Engagement-v0", {}, 20_000)
     assert agent.weights[2] + agent.weights[3] < 0, agent.weights
     assert agent.weights[1] > 0  # a good film is still worth showing
+
+
+def test_learn_takes_an_environment_in_stable_baselines3_shape():
+    env = gym.make("recworld/Engagement-v0", horizon=20, users="test")
+    agent = make_agent("slate-q", seed=0, n_envs=4)
+    assert agent.learn(env, 400) is agent
+    assert agent.learning_curve and agent.learning_curve[-1][0] <= 404
+    again = make_agent("slate-q", seed=0, n_envs=4).learn(gym.make("recworld/Engagement-v0", horizon=20), 400)
+    np.testing.assert_array_equal(again.weights, agent.weights)  # trained on training users either way
+    assert make_agent("ucb1").learn(env, 100).learning_curve == []  # online learners: nothing to do
+    with pytest.raises(AgentError, match=r"made with gymnasium\.make"):
+        make_agent("slate-q").learn(object(), 10)
