@@ -572,6 +572,15 @@ class _Validator:
             raise self.fail(
                 f"{where}.score", f"{score!r} is not a per-user metric; one of: {', '.join(per_user)}"
             )
+        from recworld.envs.registration import env_kind
+
+        kind = env_kind(env_id)
+        if kind is not None and kind not in METRICS[score][0]:
+            measured = [m for m in METRICS if kind in METRICS[m][0] and m not in CELL_METRICS]
+            raise self.fail(
+                f"{where}.score",
+                f"{score!r} is not measured on {kind} environments; one of: {', '.join(measured)}",
+            )
         return EnvSpec(label, env_id, kwargs, agents, budget, batch, score)
 
     def comparison(self, raw: Any, where: str, envs: tuple[EnvSpec, ...]) -> Comparison:

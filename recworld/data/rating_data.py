@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -347,7 +348,7 @@ def build_rating_data(
 def _sorted_ids(ids: Iterable[str]) -> list[str]:
     """Unique raw ids, numerically ordered when they are all integers, else lexicographically."""
     unique = sorted(set(map(str, ids)))
-    if all(s.lstrip("-").isdigit() for s in unique):
+    if all(re.fullmatch(r"-?[0-9]+", s) for s in unique):
         unique.sort(key=int)
     return unique
 

@@ -13,6 +13,14 @@ ENV_IDS = {
 REPLAY_IDS = {"recworld/OBD-Replay-v0": "recworld.envs.obd_replay:OBDReplayEnv"}
 
 
+def env_kind(env_id: str) -> str | None:
+    """The kind of a recworld environment id (``ColdStart``, ``Elicitation``, ``Engagement``,
+    ``Replay``), None for an id recworld does not register."""
+    if env_id in ENV_IDS:
+        return ENV_IDS[env_id].rsplit(":", 1)[1]
+    return "Replay" if env_id in REPLAY_IDS else None
+
+
 def register_envs() -> None:
     """Register every recworld environment (idempotent)."""
     for env_id, target in ENV_IDS.items():
