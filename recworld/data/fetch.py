@@ -12,6 +12,7 @@ redistribution, so recworld never ships the files: it fetches them on the user's
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -279,10 +280,31 @@ def _verify(spec: DatasetSpec, directory: Path, origin: str, *, name_path: bool 
             f"content checksum {found[:16]}… does not match {spec.name}'s {spec.checksum[:16]}… "
             f"({data.n_users} users, {data.n_items} items, {data.n_ratings} ratings; expected "
             f"{spec.users}, {spec.items}, {spec.ratings}) — files from {origin}",
-            path=directory if name_path else None,
+            path=(changed_file(directory) or directory) if name_path else None,
             hint="the files are damaged or are another dataset; fetch again with --force",
         )
     return data
+
+
+def file_hashes(directory: Path) -> dict[str, str]:
+    """sha256 of each file of a dataset directory (the manifest keeps them, to name a changed file)."""
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(directory.iterdir())
+        if f.is_file() and f.name != MANIFEST
+    }
+
+
+def changed_file(directory: Path) -> Path | None:
+    """The first file of a cached dataset that differs from what its manifest recorded, if any."""
+    try:
+        recorded = json.loads((directory / MANIFEST).read_text()).get("files", {})
+    except (OSError, ValueError):
+        return None
+    for name, digest in file_hashes(directory).items():
+        if recorded.get(name) not in (None, digest):
+            return directory / name
+    return None
 
 
 def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose: bool = True) -> Path:
@@ -306,7 +328,11 @@ def fetch(name: str, *, force: bool = False, source: Path | None = None, verbose
                 print(f"recworld: fetching {spec.name} from {src.label}", file=sys.stderr)
             src.obtain(staging)
             data = _verify(spec, staging, src.label, name_path=False)
-            manifest = {"format": detect_format(staging), "checksum": data.checksum()}
+            manifest = {
+                "format": detect_format(staging),
+                "checksum": data.checksum(),
+                "files": file_hashes(staging),
+            }
             return install_verified(staging, final, spec.name, src.label, manifest, verbose=verbose)
         except Exception as err:
             failures.append(f"  - {src.label}: {type(err).__name__}: {err}")

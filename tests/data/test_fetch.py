@@ -106,8 +106,9 @@ def test_load_fetches_when_missing_and_catches_tampering(tmp_path, cache, monkey
     assert load("tiny").n_users == 4
     inter = cache / "tiny" / "tiny.inter"
     inter.write_text(inter.read_text().replace("\t5\t", "\t4\t"))
-    with pytest.raises(DataError, match=r"checksum .* does not match .*fetch again with --force"):
+    with pytest.raises(DataError, match=r"checksum .* does not match .*fetch again with --force") as caught:
         load_dataset("tiny")
+    assert caught.value.path == inter  # the changed file is named
 
 
 def test_files_placed_by_hand_as_zip_or_directory(tmp_path, cache, monkeypatch):
