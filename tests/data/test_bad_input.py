@@ -623,7 +623,7 @@ invalid_input_of_loaders = [
         DataError,
         r"(?s)could not obtain movielens-100k; tried:.*"
         + at("ml-100k.zip")
-        + r"zip archive holds no u\.data — use GroupLens' ml-100k\.zip",
+        + r"zip archive holds neither u\.data nor ratings\.dat — use GroupLens' ml-100k\.zip or ml-1m\.zip",
     ),
     (
         "fetch-zip-without-u.item",
