@@ -647,7 +647,8 @@ invalid_input_of_loaders = [
         lambda d: load_dataset(str(d / "movielens-1m")),
         DataError,
         r"'[^']*movielens-1m' is neither a known dataset nor a directory \(no [^)]*movielens-1m\)"
-        r" — known datasets: movielens-100k; or pass the directory that holds your rating files",
+        r" — known datasets: movielens-100k, movielens-1m; or pass the directory that holds your "
+        r"rating files",
     ),
     (
         "load_dataset-unknown-name",

@@ -99,10 +99,10 @@ def test_load_dataset_reads_a_directory(ratings_only: Path) -> None:
 
 
 def test_load_dataset_of_an_unknown_name_lists_the_known_ones(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)  # "movielens-1m" is not a directory here either
-    with pytest.raises(DataError, match=r"'movielens-1m' is neither a known dataset nor a directory") as err:
-        load_dataset("movielens-1m")
-    assert err.value.hint is not None and "known datasets: movielens-100k" in err.value.hint
+    monkeypatch.chdir(tmp_path)  # "movielens-25m" is not a directory here either
+    with pytest.raises(DataError, match=r"'movielens-25m' is neither a known dataset nor a directory") as err:
+        load_dataset("movielens-25m")
+    assert err.value.hint is not None and "known datasets: movielens-100k, movielens-1m" in err.value.hint
 
 
 def test_the_duplicate_error_names_a_way_that_works(tmp_path: Path) -> None:

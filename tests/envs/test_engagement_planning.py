@@ -14,7 +14,7 @@ from recworld.benchmarks.suite import Cell
 pytestmark = pytest.mark.realdata
 
 
-def returns(agent, dynamics, seeds=(0, 1), horizon=60):
+def returns(agent, dynamics, seeds=(0, 1), horizon=100):
     """Per-user returns over every test user, one row per seed."""
     kwargs = {"horizon": horizon, "dynamics": dynamics}
     rows = []

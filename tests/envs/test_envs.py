@@ -130,7 +130,7 @@ def test_make_works_in_a_fresh_interpreter_and_envs_list():
     listed = subprocess.run(
         [sys.executable, "-m", "recworld.cli", "envs", "list"], capture_output=True, text=True, check=True
     )
-    assert listed.stdout.split() == list(ENV_IDS)
+    assert listed.stdout.split() == [*ENV_IDS, "recworld/OBD-Replay-v0"]
 
 
 @pytest.mark.expensive

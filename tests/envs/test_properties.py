@@ -169,8 +169,10 @@ def check_reward(env_id: str, index: int, reward: Any, slate: int) -> None:
 
 # ------------------------------------------------------------------------------------------ tests
 def test_every_registered_environment_is_covered():
+    from recworld.envs import REPLAY_IDS  # logged-data replays have tests of their own
+
     registered = {env_id for env_id in gym.registry if env_id.startswith("recworld/")}
-    assert registered == set(CONFIGS)
+    assert registered - set(REPLAY_IDS) == set(CONFIGS)
 
 
 @pytest.mark.parametrize("env_id", sorted(CONFIGS))
