@@ -1,4 +1,4 @@
-"""What the three environments share: batched kernels, the observation, and the Gymnasium wrappers.
+"""What the recommendation environments share: batched kernels, the observation, and the Gymnasium wrappers.
 
 Each environment's logic is written once, as a *kernel* that advances ``B`` users at once with numpy
 and no Python loop over users or items in a step. The single environment runs a kernel with
