@@ -78,8 +78,10 @@ def _response_speed(
     return {label: 1e6 * _best_seconds(call, repeats) / n_users for label, call in calls.items()}
 
 
-def env_speed(*, num_envs: int = 1024, single_steps: int = 5000, vector_steps: int = 40) -> dict[str, Any]:
-    """Steps per second of each registered environment, single and natively vectorised."""
+def env_speed(
+    dataset: str = "movielens-100k", *, num_envs: int = 1024, single_steps: int = 5000, vector_steps: int = 40
+) -> dict[str, Any]:
+    """Steps per second of each registered environment on ``dataset``, single and natively vectorised."""
     import gymnasium as gym
 
     from recworld.envs import ENV_IDS
@@ -91,7 +93,7 @@ def env_speed(*, num_envs: int = 1024, single_steps: int = 5000, vector_steps: i
     for label, kwargs in variants.items():
         env_id = label.split(" ")[0]
         rng = np.random.default_rng(0)
-        env = gym.make(env_id, **kwargs)
+        env = gym.make(env_id, dataset=dataset, **kwargs)
         env.reset(seed=0)
         n_items = env.unwrapped.kernel.n_items  # type: ignore[attr-defined]
         actions = rng.integers(0, n_items, single_steps)
@@ -101,7 +103,9 @@ def env_speed(*, num_envs: int = 1024, single_steps: int = 5000, vector_steps: i
             if terminated or truncated:
                 env.reset()
         single[label] = single_steps / (time.perf_counter() - started)
-        venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+        venv = gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", dataset=dataset, **kwargs
+        )
         venv.reset(seed=0)
         batches = rng.integers(0, n_items, (vector_steps, num_envs))
         venv.step(batches[0])  # warm-up
@@ -109,10 +113,15 @@ def env_speed(*, num_envs: int = 1024, single_steps: int = 5000, vector_steps: i
         for batch in batches:
             venv.step(batch)
         vector[label] = vector_steps * num_envs / (time.perf_counter() - started)
-    return {"num_envs": num_envs, "single_env_steps_per_s": single, "vector_user_steps_per_s": vector}
+    return {
+        "env_dataset": dataset,
+        "num_envs": num_envs,
+        "single_env_steps_per_s": single,
+        "vector_user_steps_per_s": vector,
+    }
 
 
-def agent_speed(*, num_envs: int = 1024, steps: int = 5) -> dict[str, float]:
+def agent_speed(dataset: str = "movielens-100k", *, num_envs: int = 1024, steps: int = 5) -> dict[str, float]:
     """Decisions per second of batched agents choosing from the whole catalog for ``num_envs`` users
     (LinUCB: one ridge posterior per user, an upper bound for every item)."""
     import gymnasium as gym
@@ -121,7 +130,7 @@ def agent_speed(*, num_envs: int = 1024, steps: int = 5) -> dict[str, float]:
     from recworld.envs.context import env_context
 
     env: Any = gym.make_vec(
-        "recworld/ColdStart-v0", num_envs=num_envs, vectorization_mode="vector_entry_point"
+        "recworld/ColdStart-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", dataset=dataset
     )
     results = {}
     for name in ("linucb", "thompson", "meta-greedy"):
@@ -145,9 +154,9 @@ def speed(
     if "simulators" in sections:
         results["simulators"] = simulator_speed(dataset)
     if "envs" in sections:
-        results.update(env_speed())
+        results.update(env_speed(dataset))
     if "agents" in sections:
-        results["agent_decisions_per_s"] = agent_speed()
+        results["agent_decisions_per_s"] = agent_speed(dataset)
     if "meta" in sections:
         from recworld.benchmarks.meta_speed import run_speed_benchmark
 
@@ -164,7 +173,7 @@ def format_speed(results: dict[str, Any]) -> str:
             per_user = ", ".join(f"{k} {v:.2f}" for k, v in figures["microseconds_per_user"].items())
             lines.append(f"  {name}: fit {figures['fit_seconds']:.2f} s; µs per user: {per_user}")
     if "single_env_steps_per_s" in results:
-        lines.append(f"environments (vector: {results['num_envs']} users):")
+        lines.append(f"environments on {results['env_dataset']} (vector: {results['num_envs']} users):")
         for label, single in results["single_env_steps_per_s"].items():
             vector = results["vector_user_steps_per_s"][label]
             lines.append(f"  {label}: single {single:,.0f} steps/s; vector {vector:,.0f} user-steps/s")
