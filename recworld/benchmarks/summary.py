@@ -1,0 +1,308 @@
+"""The statistics of a benchmark run (``summary.json``), from its records alone: per environment and
+agent, every metric's mean and IQM with two-level bootstrap intervals, the ranking, the comparisons
+(probability of improvement and the paired difference of means), and the pooled reward and learning
+curves. Part of the report (`recworld.benchmarks.report`)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recworld.benchmarks.records import read_records
+from recworld.benchmarks.suite import (
+    CELL_METRICS,
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_COMPARISONS,
+    METRICS,
+    Cell,
+    Comparison,
+    Suite,
+)
+from recworld.numerics.statistics import band, bootstrap_ci, probability_of_improvement_ci, summarize
+
+BOOTSTRAP_SEED = 0
+
+
+def load_run(out: str | Path) -> tuple[Suite | None, dict[str, dict[str, Any]]]:
+    """The run's resolved suite (None if ``suite.json`` is absent) and its records by key."""
+    out = Path(out)
+    if not out.is_dir():
+        raise ValueError(f"{out} is not a directory; give the --out directory of `recworld bench run`")
+    suite = None
+    if (out / "suite.json").is_file():
+        suite = Suite.from_dict(json.loads((out / "suite.json").read_text(encoding="utf-8")))
+    records = read_records(out)
+    if suite is None and not records:
+        raise ValueError(
+            f"{out} holds neither suite.json nor records; is it a `recworld bench run` directory?"
+        )
+    return suite, records
+
+
+def expected_cells(suite: Suite | None, records: dict[str, dict[str, Any]]) -> tuple[list[Cell], list[str]]:
+    """The cells of the run and the keys of stale records (another configuration of a suite cell)."""
+    if suite is None:
+        cells = [Cell.from_dict(r["cell"]) for _, r in sorted(records.items())]
+        return cells, []
+    cells = suite.cells()
+    stale = [c.key for c in cells if c.key in records and records[c.key].get("cell") != c.to_dict()]
+    return cells, stale
+
+
+def summarize_run(suite: Suite | None, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The machine-readable summary (``summary.json``) of a run's records."""
+    cells, stale = expected_cells(suite, records)
+    n_boot = suite.bootstrap if suite is not None else DEFAULT_BOOTSTRAP
+    wanted = tuple(suite.metrics) if suite is not None else tuple(METRICS)
+    used = {c.key: records[c.key] for c in cells if c.key in records and c.key not in stale}
+    missing = [c.key for c in cells if c.key not in used]
+    failed = [r for r in used.values() if r.get("status") != "ok"]
+
+    env_order: list[str] = []
+    agent_order: dict[str, list[str]] = defaultdict(list)
+    env_cells: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.env not in env_cells:
+            env_order.append(cell.env)
+            env_cells[cell.env] = cell
+        if cell.agent not in agent_order[cell.env]:
+            agent_order[cell.env].append(cell.agent)
+    ok: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for key in sorted(used, key=lambda k: (used[k]["cell"]["seed"], k)):
+        record = used[key]
+        if record.get("status") == "ok":
+            ok[record["cell"]["env"]][record["cell"]["agent"]].append(record)
+
+    envs = {}
+    for env in env_order:
+        envs[env] = _summarize_env(env, env_cells[env], agent_order[env], ok[env], suite, wanted, n_boot)
+
+    seeds = sorted({c.seed for c in cells})
+    return {
+        "suite": suite.name if suite is not None else None,
+        "description": suite.description if suite is not None else "",
+        "seeds": seeds,
+        "bootstrap": {"resamples": n_boot, "seed": BOOTSTRAP_SEED, "level": 0.95, "strata": "seeds"},
+        "cells": {
+            "total": len(cells),
+            "ok": len(used) - len(failed),
+            "failed": len(failed),
+            "missing": len(missing),
+        },
+        "complete": not missing and not failed,
+        "envs": envs,
+        "failed": [
+            {
+                "key": r["key"],
+                "phase": r["error"]["phase"],
+                "type": r["error"]["type"],
+                "message": r["error"]["message"],
+            }
+            for r in sorted(failed, key=lambda r: r["key"])
+        ],
+        "missing": missing,
+        "stale": stale,
+        "versions": _distinct([r.get("versions", {}) for r in used.values()]),
+        "machines": sorted({r.get("machine", "") for r in used.values() if r.get("machine")}),
+    }
+
+
+def _distinct(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for item in items:
+        seen.setdefault(json.dumps(item, sort_keys=True), item)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _summarize_env(
+    env: str,
+    first: Cell,
+    agents: list[str],
+    ok: dict[str, list[dict[str, Any]]],
+    suite: Suite | None,
+    wanted: tuple[str, ...],
+    n_boot: int,
+) -> dict[str, Any]:
+    kind = next((recs[0]["kind"] for recs in ok.values() if recs), None)
+    env_info: dict[str, Any] = next((recs[0].get("env_info", {}) for recs in ok.values() if recs), {})
+    score = first.score
+    metrics = [m for m in wanted if kind is None or kind in METRICS[m][0]]
+    if score not in metrics:
+        metrics.insert(0, score)
+    higher = METRICS[score][1]
+    table: dict[str, Any] = {}
+    for agent in agents:
+        records = ok.get(agent, [])
+        if not records:
+            continue
+        stats = {}
+        for metric in metrics:
+            strata: list[Any]
+            if metric in CELL_METRICS:
+                strata = [[r["cell_metrics"][metric] for r in records]]
+            else:
+                strata = [_values(r["per_user"].get(metric)) for r in records]
+            stats[metric] = summarize(strata, n_boot=n_boot, seed=BOOTSTRAP_SEED)
+        first_record = records[0]
+        table[agent] = {
+            "agent": first_record["cell"]["agent_name"],
+            "params": first_record["cell"]["params"],
+            "privileged": bool(first_record.get("agent_info", {}).get("privileged", False)),
+            "learns_offline": bool(first_record.get("agent_info", {}).get("learns_offline", False)),
+            "seeds": [r["cell"]["seed"] for r in records],
+            "users": int(sum(r["n_users"] for r in records)),
+            "metrics": stats,
+            "curve": _reward_curve(records),
+            "learning_curve": _learning_curve(records),
+        }
+    ranking = sorted(
+        table,
+        key=lambda a: (
+            -table[a]["metrics"][score]["mean"] if higher else table[a]["metrics"][score]["mean"],
+            a,
+        ),
+    )
+    comparisons = [
+        c
+        for c in (
+            _compare(spec, table, ok, score, higher, n_boot) for spec in _comparison_specs(env, kind, suite)
+        )
+        if c
+    ]
+    return {
+        "id": first.env_id,
+        "kwargs": first.env_kwargs,
+        "kind": kind,
+        "env_info": env_info,
+        "score": score,
+        "higher_is_better": higher,
+        "metrics": metrics,
+        "ranking": ranking,
+        "not_scored": [a for a in agents if a not in table],
+        "agents": table,
+        "comparisons": comparisons,
+    }
+
+
+def _values(values: Any) -> np.ndarray:
+    if values is None:
+        return np.zeros(0)
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _reward_curve(records: list[dict[str, Any]]) -> dict[str, list[float]]:
+    curves = [r["curve"] for r in records]
+    mean, low, high = band([c["mean"] for c in curves], [c["std"] for c in curves], [c["n"] for c in curves])
+    return {"mean": mean.tolist(), "low": low.tolist(), "high": high.tolist()}
+
+
+def _learning_curve(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean learning curve over seeds on the union of their timesteps, with a normal 95% band
+    (each seed's curve interpolated linearly inside its own range, absent outside it)."""
+    curves = [np.asarray(r.get("learning_curve") or [], dtype=np.float64).reshape(-1, 2) for r in records]
+    curves = [c for c in curves if len(c)]
+    if not curves:
+        return None
+    grid = np.unique(np.concatenate([c[:, 0] for c in curves]))
+    first, last = max(c[0, 0] for c in curves), min(c[-1, 0] for c in curves)
+    if first <= last:  # where every seed has a curve: a mean over all seeds at every point
+        grid = grid[(grid >= first) & (grid <= last)]
+    values = np.full((len(curves), len(grid)), np.nan)
+    for row, curve in zip(values, curves, strict=True):
+        inside = (grid >= curve[0, 0]) & (grid <= curve[-1, 0])
+        row[inside] = np.interp(grid[inside], curve[:, 0], curve[:, 1])
+    count = (~np.isnan(values)).sum(axis=0)
+    mean = np.nansum(values, axis=0) / np.maximum(count, 1)
+    squares = np.nansum((values - mean) ** 2, axis=0)
+    sd = np.sqrt(squares / np.maximum(count - 1, 1))
+    half = np.where(count > 1, 1.96 * sd / np.sqrt(np.maximum(count, 1)), 0.0)
+    return {
+        "timesteps": grid.tolist(),
+        "mean": mean.tolist(),
+        "low": (mean - half).tolist(),
+        "high": (mean + half).tolist(),
+        "seeds": len(curves),
+    }
+
+
+def _comparison_specs(
+    env: str, kind: str | None, suite: Suite | None
+) -> list[tuple[Comparison, frozenset[str]]]:
+    if suite is not None and suite.comparisons is not None:
+        return [(c, frozenset()) for c in suite.comparisons if c.env == env]
+    return [
+        (
+            Comparison(
+                env, label, tuple(sorted(candidates)), None if baselines is None else tuple(sorted(baselines))
+            ),
+            exclude,
+        )
+        for label, candidates, baselines, exclude in DEFAULT_COMPARISONS.get(kind or "", [])
+    ]
+
+
+def _compare(
+    spec_and_exclude: tuple[Comparison, frozenset[str]],
+    table: dict[str, Any],
+    ok: dict[str, list[dict[str, Any]]],
+    score: str,
+    higher: bool,
+    n_boot: int,
+) -> dict[str, Any] | None:
+    """P(best candidate beats best baseline) on the score, over the seeds both have; None when a
+    side has no scored agent in this run."""
+    spec, exclude = spec_and_exclude
+
+    def matches(agent: str, names: Sequence[str]) -> bool:
+        return agent in names or table[agent]["agent"] in names
+
+    candidates = [a for a in table if matches(a, spec.candidates)]
+    if spec.baselines is None:
+        baselines = [
+            a
+            for a in table
+            if a not in candidates and not table[a]["privileged"] and table[a]["agent"] not in exclude
+        ]
+    else:
+        baselines = [a for a in table if matches(a, spec.baselines) and a not in candidates]
+    if not candidates or not baselines:
+        return None
+
+    def best(group: list[str]) -> str:
+        sign = -1.0 if higher else 1.0
+        return min(group, key=lambda a: (sign * table[a]["metrics"][score]["mean"], a))
+
+    x, y = best(candidates), best(baselines)
+    by_seed_x = {r["cell"]["seed"]: r for r in ok[x]}
+    by_seed_y = {r["cell"]["seed"]: r for r in ok[y]}
+    seeds = sorted(set(by_seed_x) & set(by_seed_y))
+    if not seeds:
+        return None
+    sign = 1.0 if higher else -1.0  # "improvement" means a better score
+    xs = [sign * _values(by_seed_x[s]["per_user"][score]) for s in seeds]
+    ys = [sign * _values(by_seed_y[s]["per_user"][score]) for s in seeds]
+    result = probability_of_improvement_ci(xs, ys, n_boot=n_boot, seed=BOOTSTRAP_SEED)
+    differences = [sign * (a - b) for a, b in zip(xs, ys, strict=True)]  # back on the score's scale
+    low, high = bootstrap_ci(differences, "mean", n_boot=n_boot, seed=BOOTSTRAP_SEED)
+    baseline_mean = float(np.nanmean(np.concatenate([sign * b for b in ys])))
+    difference = {
+        "mean": float(np.nanmean(np.concatenate(differences))),
+        "low": low,
+        "high": high,
+        "relative": float(np.nanmean(np.concatenate(differences)) / abs(baseline_mean))
+        if baseline_mean
+        else None,
+    }
+    return {
+        "label": spec.label,
+        "candidate": x,
+        "baseline": y,
+        "seeds": seeds,
+        **result,
+        "difference": difference,
+    }
