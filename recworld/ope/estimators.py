@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recworld.numerics.statistics import percentile_interval
+
 ESTIMATORS = ("ipw", "snipw", "dm", "dr")
 
 
@@ -142,9 +144,7 @@ def bootstrap_ratio(
         sums[start : start + len(draws)] = numerator[draws].sum(axis=1)
         totals[start : start + len(draws)] = denominator[draws].sum(axis=1)
     # a replicate whose weights are all zero (SNIPW on a tiny log) has no ratio: it is left out
-    replicates = sums[totals != 0] / totals[totals != 0]
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(replicates, [tail, 100 - tail]) if len(replicates) else (np.nan, np.nan)
+    low, high = percentile_interval(sums[totals != 0] / totals[totals != 0], level)
     return {
         "estimate": float(numerator.sum() / denominator.sum()),
         "ci_low": float(low),
