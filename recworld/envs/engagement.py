@@ -106,7 +106,10 @@ class EngagementKernel(RecommendationKernel):
         rollout's mean reward per step at the last step's survival, over the steps left to the horizon). One
         item per step; rewards with a per-level value (rating, centred, like)."""
         if self.slate_size != 1:
-            raise ValueError(f"the planner recommends one item per step; slate_size={self.slate_size}")
+            raise ValueError(
+                f"the planner recommends one item per step; slate_size={self.slate_size}: use slate_size=1 "
+                "(or the myopic oracle, which fills slates)"
+            )
         sim, profiles, dyn = self.world.simulator, self.world.genre_profiles, self.dynamics
         value_of_level = level_rewards(self.reward, self.levels, self.like_threshold).astype(np.float32)
         verdict_of_level = dyn.verdict(self.levels)

@@ -69,7 +69,9 @@ class OBDReplayEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}: OBD-Replay-v0 does not render")
+            raise ValueError(
+                f"render_mode={render_mode!r}: OBD-Replay-v0 does not render; leave render_mode unset"
+            )
         self.log: LoggedFeedback = load_obd(campaign, "random", path=path)
         self.training_log: LoggedFeedback = load_obd(campaign, "bts", path=path)
         total = self.log.n_rounds
