@@ -3,7 +3,7 @@
 Importing recworld registers its environments: ``gymnasium.make("recworld:recworld/ColdStart-v0")``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from recworld.envs.registration import register_envs
 

@@ -1,11 +1,11 @@
 """What the recommendation environments share: batched kernels, the observation, and the Gymnasium wrappers.
 
-Each environment's logic is written once, as a *kernel* that advances ``B`` users at once with numpy
-and no Python loop over users or items in a step. The single environment runs a kernel with
-``B = 1``; the native vector environment runs one with ``B = num_envs``. Every episode's randomness
-is drawn at reset from that episode's own generator (the user, and a block of uniforms for every
-step), so sub-environment ``i`` of a vector environment seeded ``s`` is exactly the single
-environment seeded ``s + i``.
+Each environment's logic is written once, as a *kernel* that advances ``B`` users at once (its step
+compiled, `recworld.envs.compiled`). The single environment runs a kernel with ``B = 1``; the native
+vector environment runs one with ``B = num_envs``. Every draw is a pure function of (seed, episode,
+step, draw) (`recworld.numerics.counter`): an environment seeded ``s`` plays episodes 0, 1, 2, ... of
+seed ``s``, so sub-environment ``i`` of a vector environment seeded ``s`` is exactly the single
+environment seeded ``s + i``, with no generator objects.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from recworld.envs.history import History
 from recworld.envs.world import World, build_world
+from recworld.numerics.counter import RESET_STEP, seed_words, stream_keys, uniforms
 from recworld.simulators import ReplaySimulator
 
 _UNSET = object()
@@ -92,7 +92,7 @@ CANDIDATES = ("all", "rated")
 class Kernel(ABC):
     """The batched logic of one environment (see the module docstring)."""
 
-    #: uniforms consumed per step and slot (a step uses ``draws_per_step`` of them)
+    #: uniforms a step draws (for each user)
     draws_per_step: int
     #: the registered id, for messages
     env_id: ClassVar[str] = "recworld environment"
@@ -132,22 +132,26 @@ class Kernel(ABC):
         self.t = np.zeros(batch, dtype=np.int64)
         self.rows = np.arange(batch)
         self.shown = np.zeros((batch, self.n_items), dtype=bool)
-        self.uniforms = np.zeros((batch, horizon, self.draws_per_step), dtype=np.float64)
+        self.keys = np.zeros(batch, dtype=np.uint64)  # each user's episode stream
         self.log: list[list[str]] = [[] for _ in range(batch)]
         self.keep_log = False  # text log of each step, for render_mode="ansi" only
 
-    def reset_users(
-        self, index: np.ndarray, rngs: list[np.random.Generator], members: np.ndarray | None = None
-    ) -> None:
-        """Start a new episode for the users at ``index``, each drawing from its own generator.
+    def reset_users(self, index: np.ndarray, keys: np.ndarray, members: np.ndarray | None = None) -> None:
+        """Start a new episode for the users at ``index`` with the episode streams ``keys``
+        (`recworld.numerics.counter.stream_keys`).
 
-        ``members`` (positions in the population, one per index) picks the users instead of the
-        draw, so an evaluation can visit every test user; the draw is made either way, so the
-        rest of the episode's randomness does not depend on it."""
+        The user is the stream's first draw; ``members`` (positions in the population, one per index)
+        picks the users instead, so an evaluation can visit every test user."""
+        index = np.asarray(index, dtype=np.int64)
         n_population = len(self.world.population)
-        for b, rng in zip(index.tolist(), rngs, strict=True):  # at reset only: one generator per episode
-            self.member[b] = rng.integers(n_population)
-            rng.random(out=self.uniforms[b])
+        self.keys[index] = keys
+        self.member[index] = np.minimum(
+            (uniforms(self.keys[index], np.full(len(index), RESET_STEP), 1)[:, 0] * n_population).astype(
+                np.int64
+            ),
+            n_population - 1,
+        )
+        for b in index.tolist():
             self.log[b] = []
         if members is not None:
             members = np.asarray(members, dtype=np.int64).reshape(-1)
@@ -198,7 +202,7 @@ class Kernel(ABC):
 
     def draws(self) -> np.ndarray:
         """This step's uniforms, ``(B, draws_per_step)``."""
-        return self.uniforms[self.rows, np.minimum(self.t, self.horizon - 1)]
+        return uniforms(self.keys, np.minimum(self.t, self.horizon - 1), self.draws_per_step)
 
     def observe(self) -> dict[str, np.ndarray] | np.ndarray:
         parts = {
@@ -271,12 +275,23 @@ class RecEnv(gym.Env):
         self.observation_space = self.kernel.observation_space
         self.action_space = self.kernel.action_space
         self._running = False
+        self._seed: int | None = None  # the seed, and the episode of it being played
+        self._episode = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        """Start an episode; ``options={"member": i}`` picks the i-th user of the population."""
+        """Start an episode: the first of ``seed``, or the next of the current seed (one drawn from
+        the operating system when none was ever given); ``options={"member": i}`` picks the i-th user
+        of the population."""
         super().reset(seed=seed)
+        if seed is not None:
+            self._seed, self._episode = int(seed), 0
+        elif self._seed is None:
+            self._seed, self._episode = int(self.np_random.integers(2**63)), 0
+        else:
+            self._episode += 1
         member = None if not options or "member" not in options else np.array([options["member"]])
-        self.kernel.reset_users(np.array([0]), [self.np_random], member)
+        key = stream_keys(seed_words([self._seed]), np.array([self._episode], dtype=np.uint64))
+        self.kernel.reset_users(np.array([0]), key, member)
         self._running = True
         return self._observation(), {"user": int(self.kernel.user[0])}
 
@@ -327,8 +342,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
     ``info["final_obs"]`` and the step's info in ``info["final_info"]`` (Gymnasium's same-step
     convention, and stable-baselines3's ``VecEnv`` one).
     ``reset(options={"members": m})`` picks the users (positions in the population) instead of
-    drawing them. A seed of ``None`` (for all, or one sub-environment in a list) keeps that
-    sub-environment's generator, as Gymnasium's ``reset(seed=None)`` does.
+    drawing them. A seed of ``None`` (for all, or one sub-environment in a list) plays that
+    sub-environment's next episode, as Gymnasium's ``reset(seed=None)`` continues its generator.
     """
 
     metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -357,7 +372,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
         self.single_action_space = self.kernel.action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
-        self._rngs: list[np.random.Generator] = []
+        self._seeds: np.ndarray | None = None  # each sub-environment's seed (uint64 words) and episode
+        self._episodes = np.zeros(num_envs, dtype=np.uint64)
         self._autoreset = np.zeros(num_envs, dtype=bool)
 
     def reset(
@@ -369,19 +385,30 @@ class RecVectorEnv(gym.vector.VectorEnv):
             seeds = list(seed)
             if len(seeds) != self.num_envs:
                 raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} environments")
-        previous: list[np.random.Generator | None] = [*self._rngs] or [None] * self.num_envs
-        self._rngs = [
-            rng if s is None and rng is not None else seeding.np_random(s)[0]
-            for s, rng in zip(seeds, previous, strict=True)
-        ]
+        if self._seeds is None:  # never seeded: seeds from the operating system where none is given
+            entropy = np.random.default_rng().integers(2**63, size=self.num_envs)
+            self._seeds = seed_words(entropy)
+            self._episodes[:] = 0
+        else:
+            self._episodes += np.uint64(1)
+        given = [i for i, s in enumerate(seeds) if s is not None]
+        if given:
+            self._seeds[given] = seed_words([seeds[i] for i in given])
+            self._episodes[given] = 0
         members = None if not options or "members" not in options else options["members"]
-        self.kernel.reset_users(np.arange(self.num_envs), self._rngs, members)
+        self.kernel.reset_users(np.arange(self.num_envs), stream_keys(self._seeds, self._episodes), members)
         self._autoreset[:] = False
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
+    def _restart(self, index: np.ndarray) -> None:
+        """Autoreset: the next episode of each sub-environment's seed."""
+        assert self._seeds is not None
+        self._episodes[index] += np.uint64(1)
+        self.kernel.reset_users(index, stream_keys(self._seeds[index], self._episodes[index]))
+
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        if not self._rngs:
+        if self._seeds is None:
             raise ResetNeeded("call reset() before step()")
         checked = self.kernel.check_actions(actions)
         reward, terminated, truncated, info = self.kernel.step(checked)
@@ -389,7 +416,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
             return self._same_step_reset(reward, terminated, truncated, info)
         restart = np.flatnonzero(self._autoreset)
         if len(restart):
-            self.kernel.reset_users(restart, [self._rngs[i] for i in restart])
+            self._restart(restart)
             reward[restart], terminated[restart], truncated[restart] = 0.0, False, False
         self._autoreset = terminated | truncated
         stepped = np.ones(self.num_envs, dtype=bool)
@@ -416,7 +443,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
                 final_obs[i] = (
                     final[i] if isinstance(final, np.ndarray) else {k: v[i] for k, v in final.items()}
                 )
-            self.kernel.reset_users(ended, [self._rngs[i] for i in ended])
+            self._restart(ended)
             out["user"] = info["user"].copy()
             out["user"][ended] = self.kernel.user[ended]
             out["_user"] = np.ones(self.num_envs, dtype=bool)

@@ -7,10 +7,12 @@ from collections.abc import Callable
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.rewards import REWARDS, reward_signal
+from recworld.envs.compiled import REWARD_KINDS, recommend_step, shifted_scores
+from recworld.envs.rewards import REWARDS
 from recworld.envs.world import World
-from recworld.simulators.base import sample_levels
-from recworld.simulators.choice import CHOICE_MODELS, ChoiceModel
+from recworld.numerics.counter import uniforms
+from recworld.simulators import ReplaySimulator, TabularSimulator
+from recworld.simulators.choice import CHOICE_MODELS, Cascade, ChoiceModel, MultinomialLogit, PositionBased
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -70,19 +72,59 @@ class RecommendationKernel(Kernel):
         self.scale = (float(self.levels.min()), float(self.levels.max()))
         self.pointer = np.zeros(batch, dtype=np.int64)  # into each user's list of best items
         self.top: tuple[np.ndarray, np.ndarray] | None = None  # the world's lists, fetched when needed
+        self._compiled_arguments(world, batch)
+
+    def _compiled_arguments(self, world: World, batch: int) -> None:
+        """The world and the choice model as `recworld.envs.compiled.recommend_step` reads them."""
+        sim, n_levels = world.simulator, len(self.levels)
+        self.liked_levels = self.levels >= self.like_threshold
+        self.reward_kind = REWARD_KINDS[self.reward]
+        # latent scores: a fitted world's own table (row: the user), or, for a simulator of your own,
+        # the population's scores (row: the member), whose rating probabilities then come from Python
+        self.probs_in_python = not isinstance(sim, TabularSimulator | ReplaySimulator)
+        if isinstance(sim, TabularSimulator):
+            self.table, self.noise, self.thresholds = sim.scores, sim.noise, sim.thresholds
+        elif isinstance(sim, ReplaySimulator):  # deterministic: a real rating is what it is
+            self.table, self.noise = sim.scores, np.zeros(sim.n_users, dtype=np.float32)
+            self.thresholds = ((self.levels[1:] + self.levels[:-1]) / 2).astype(np.float32)
+        else:
+            self.table, self.noise = world.population_scores(), np.zeros(0, dtype=np.float32)
+            self.thresholds = np.zeros(n_levels - 1, dtype=np.float32)
+        self.table_rows = np.zeros(batch, dtype=np.int64)
+        self.sigma = np.zeros(batch, dtype=np.float32)
+        self.probs = np.zeros((batch, self.slate_size, n_levels), dtype=np.float32)
+        kinds = {MultinomialLogit: 0, Cascade: 1, PositionBased: 2}
+        kind = kinds.get(type(self.choice), -1)  # -1: a model of your own, run in Python
+        self.choice_parameters = np.array(
+            [
+                kind,
+                getattr(self.choice, "temperature", 1.0),
+                getattr(self.choice, "no_click_rating", 0.0),
+                getattr(self.choice, "decay", 1.0),
+            ],
+            dtype=np.float64,
+        )
+        # Engagement's dynamics (none in a static world)
+        self.dynamics_parameters = np.zeros(0)
+        self.dynamic_state: tuple = (
+            *(np.zeros((batch, 0), dtype=np.float32) for _ in range(3)),
+            np.zeros(batch, dtype=np.float32),
+            np.zeros(batch, dtype=np.int64),
+        )
+        self.best_given = np.zeros(batch)
+        self.no_clicks = np.zeros((batch, self.slate_size), dtype=bool)
 
     def start(self, index: np.ndarray) -> None:
         self.pointer[index] = 0
+        self.table_rows[index] = self.member[index] if self.probs_in_python else self.user[index]
+        if len(self.noise):
+            self.sigma[index] = self.noise[self.user[index]]
         if self.rated:  # only the films the user rated can be recommended: the rest count as shown
             self.shown[index] = True
             for b in index:  # at reset only
                 self.shown[b, self.world.population_rated[self.member[b]]] = False
 
-    # -------------------------------------------------------------- hooks for Engagement
-    def score_shift(self, items: np.ndarray) -> np.ndarray | None:
-        """Dynamics' shift of the scores of ``items`` ``(B, S)``; none in a static world."""
-        return None
-
+    # -------------------------------------------------------------- the truth, for regret and oracles
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
         """Each user's ``S`` best items not shown yet and their expected ratings, ``(B, S)`` each —
         the simulator's truth, for regret and for the oracle baseline. In a static world they come
@@ -108,73 +150,102 @@ class RecommendationKernel(Kernel):
             expected[self.member], first, axis=1
         )
 
-    def best_unseen_expected(self) -> np.ndarray | None:
-        """Expected ratings of the best unseen items, for regret (None skips regret)."""
-        return self.best_unseen()[1]
-
-    def after_step(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> np.ndarray:
-        """Update user state; return who ends the episode by leaving (never, in a static world)."""
-        return np.zeros(self.batch, dtype=bool)
+    def regret_lists(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """How the compiled step finds the best unseen items (its ``regret_mode``) and the lists it
+        reads: here each user's precomputed best items, ``(population, m)``, and their expected ratings."""
+        if self.top is None:
+            top, expected = self.world.top_items(self.horizon * self.slate_size + self.slate_size, self.rated)
+            self.top = (top.astype(np.int32), expected)
+        return 1, self.top[0], self.top[1], self.member
 
     # -------------------------------------------------------------- the step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        items, s, rows = actions, self.slate_size, self.rows[:, None]
-        fresh = ~self.shown[rows, items]  # neither shown earlier nor (below) repeated in the slate
-        if s > 1:
-            fresh &= ~np.triu(items[:, :, None] == items[:, None, :], k=1).any(axis=1)
-        best_expected = self.best_unseen_expected()
-
-        probs = self.world.simulator.rating_probabilities(self.user, self._scores(items))
-        expected = probs @ self.levels
-        like = probs[..., self.liked].sum(axis=-1)
-        draws = self.draws()
-        ratings = sample_levels(probs, self.levels, draws[:, :s])
-        clicks = self.choice.clicks(
-            np.where(fresh, expected, -np.inf), np.where(fresh, like, 0.0), draws[:, s : 2 * s]
+        history = self.history.advance()
+        probs_given = self.probs_in_python or self.choice_parameters[0] < 0
+        clicks = self._python_answers(actions) if probs_given else self.no_clicks
+        regret_mode, top, top_expected, top_rows = self.regret_lists()
+        reward, left, rating, expected, regret, n_clicks, repeats = recommend_step(
+            actions,
+            self.table_rows,
+            self.table,
+            self.sigma,
+            self.thresholds,
+            self.levels,
+            self.liked_levels,
+            self.probs,
+            probs_given,
+            clicks,
+            self.choice_parameters[0] < 0,
+            self.keys,
+            self.t,
+            self.horizon,
+            self.shown,
+            self.choice_parameters,
+            self.reward_kind,
+            self.predicted,
+            self.like_threshold,
+            regret_mode,
+            top,
+            top_expected,
+            top_rows,
+            self.pointer,
+            history,
+            self.world.item_features,
+            self.dynamics_parameters,
+            self.dynamic_state,
+            self.world.genre_profiles,
+            self.best_given,
         )
-        clicks &= fresh
-        taken = fresh if s == 1 else clicks
-        n_fresh = fresh.sum(axis=1)
-        n_taken = n_fresh if s == 1 else taken.sum(axis=1)
-        rating_sum = (ratings * taken).sum(axis=1)
-        n_clicks = clicks.sum(axis=1)
-
-        reward = reward_signal(
-            self.reward, ratings, taken, clicks, self.predicted[items], self.scale, self.like_threshold
-        ).sum(axis=1)
-
-        expected_sum = (expected * fresh).sum(axis=1)
         info = {
-            "rating": np.where(n_taken > 0, rating_sum / np.maximum(n_taken, 1), 0.0),
-            "expected_rating": expected_sum / np.maximum(n_fresh, 1),
-            "regret": (
-                np.zeros(self.batch)
-                if best_expected is None
-                else (best_expected.sum(axis=1) - expected_sum) / s
-            ),
+            "rating": rating,
+            "expected_rating": expected,
+            "regret": regret,
             "clicks": n_clicks,
-            "repeats": s - n_fresh,
+            "repeats": repeats,
             "user": self.user.copy(),
         }
-        self.shown[rows, items] = True
-        self.history.record(self.world.item_features[items], ratings, taken, fresh, clicks)
-        left = self.after_step(items, ratings, taken)
         if self.keep_log:
-            self._log(items, ratings, taken)
-        self.t += 1
+            self._log(actions)
         truncated = (self.t >= self.horizon) & ~left
-        return reward.astype(np.float64), left, truncated, info
+        return reward, left, truncated, info
 
-    def _scores(self, items: np.ndarray) -> np.ndarray:
-        scores = self.world.simulator.score(self.user, items)
-        shift = self.score_shift(items)
-        return scores if shift is None else scores + shift
+    def _python_answers(self, actions: np.ndarray) -> np.ndarray:
+        """For a simulator or a choice model of your own: the rating probabilities (into ``probs``) and,
+        for a choice model of your own, the clicks, ``(B, S)``, from the same draws the compiled step uses."""
+        scores = shifted_scores(
+            actions,
+            self.table_rows,
+            self.table,
+            self.dynamics_parameters,
+            self.dynamic_state,
+            self.world.genre_profiles,
+        )
+        self.probs[...] = self.world.simulator.rating_probabilities(self.user, scores)
+        if self.choice_parameters[0] >= 0:
+            return np.zeros(actions.shape, dtype=bool)
+        s = self.slate_size
+        fresh = ~self.shown[self.rows[:, None], actions]
+        if s > 1:
+            fresh &= ~np.triu(actions[:, :, None] == actions[:, None, :], k=1).any(axis=1)
+        expected = self.probs @ self.levels
+        like = self.probs[..., self.liked_levels].sum(axis=-1)
+        draws = uniforms(self.keys, np.minimum(self.t, self.horizon - 1), 2 * s)
+        return np.asarray(
+            self.choice.clicks(np.where(fresh, expected, -np.inf), np.where(fresh, like, 0.0), draws[:, s:]),
+            dtype=bool,
+        )
 
-    def _log(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> None:
-        for b in range(self.batch):  # rendering only
-            for item, rating, took in zip(items[b], ratings[b], taken[b], strict=True):
-                answer = f"rated {rating:g}" if took else "skipped"
-                self.log[b].append(f"  t={self.t[b]:>3}  {self.world.titles[item][:60]:<60}  {answer}")
+    def _log(self, items: np.ndarray) -> None:
+        head, ring = self.history.head, self.history.responses
+        for b in range(self.batch):  # rendering only: the step's answers, read back from the history
+            for j, item in enumerate(items[b]):
+                scaled, took = ring[b, head, j, 0], ring[b, head, j, 1] > 0
+                answer = (
+                    f"rated {self.scale[0] + scaled * (self.scale[1] - self.scale[0]):g}"
+                    if took
+                    else "skipped"
+                )
+                self.log[b].append(f"  t={self.t[b] - 1:>3}  {self.world.titles[item][:60]:<60}  {answer}")
 
 
 class ColdStartEnv(RecEnv):
@@ -249,7 +320,8 @@ class ColdStartEnv(RecEnv):
     ratings. Agents run on it unchanged; ``recworld bench validate`` compares the two.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version. Since recworld 0.2 the step is compiled and its draws are counter-based
+      (`recworld.numerics.counter`): the same distributions, other trajectories for a given seed.
     """
 
     kernel_class = RecommendationKernel

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.recommender import Recommender, default_recommender
+from recworld.envs.compiled import elicitation_answers, elicitation_metrics, elicitation_start
+from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
 from recworld.envs.world import World
-from recworld.numerics.metrics import dcg_at_k, exp_gain, masked_mae
-from recworld.simulators.base import sample_levels
+from recworld.numerics.metrics import exp_gain
+from recworld.simulators import TabularSimulator
 
 ELICITATION_REWARDS = ("mae", "ndcg")
 MIN_SCORED = 5  # films left to score a replay user on after the last question
@@ -57,13 +58,55 @@ class ElicitationKernel(Kernel):
         self.gains = np.zeros((batch, self.n_items), dtype=np.float32)
         self.predicted = np.zeros((batch, self.n_items), dtype=np.float32)
         # The ideal list changes only when an asked item leaves the candidates, so the best
-        # k + budget gains per user, found at reset, always contain it.
-        self.ideal_items = np.zeros((batch, k + budget), dtype=np.int64)
+        # k + budget candidates by gain, sorted at reset, always contain it.
+        self.ideal_items = np.zeros((batch, min(k + budget, self.n_items)), dtype=np.int64)
+        self.top = np.full((batch, k), -1, dtype=np.int64)  # the recommender's list
+        self.error_sum = np.zeros(batch)  # the recommender's absolute error summed over the candidates
+        self.n_candidates = np.zeros(batch, dtype=np.int64)
+        self.ideal = np.zeros(batch)
         self.ndcg = np.zeros(batch)
         self.mae = np.zeros(batch)
+        self._compiled_arguments(world, batch)
+
+    def _compiled_arguments(self, world: World, batch: int) -> None:
+        """The world and the recommender as the compiled step reads them: a fitted world's tables and
+        the default fold-in recommender's posterior, updated one answer at a time; the answers of a
+        simulator of your own, and the predictions of a recommender of your own, come from Python."""
+        sim, n_levels = world.simulator, len(self.levels)
+        self.in_python = not isinstance(sim, TabularSimulator)  # replay's awareness is its rated table
+        if isinstance(sim, TabularSimulator):
+            self.table, self.noise, self.thresholds = sim.scores, sim.noise, sim.thresholds
+            self.aware_user, self.aware_item = sim.aware_user, sim.aware_item
+            self.aware_shape = np.array([sim.aware_preference, sim.score_center, sim.score_scale])
+        else:
+            self.table, self.noise = world.population_scores(), np.zeros(0, dtype=np.float32)
+            self.thresholds = np.zeros(n_levels - 1, dtype=np.float32)
+            self.aware_user = self.aware_item = np.zeros(0, dtype=np.float32)
+            self.aware_shape = np.ones(3)
+        self.table_rows = np.zeros(batch, dtype=np.int64)
+        self.sigma = np.zeros(batch, dtype=np.float32)
+        self.probs = np.zeros((batch, 1, n_levels), dtype=np.float32)
+        self.awareness = np.zeros(batch, dtype=np.float32)
+        self.fold_in = isinstance(self.recommender, FoldInRecommender)
+        if self.fold_in:
+            rec = self.recommender
+            assert isinstance(rec, FoldInRecommender)
+            self.design, self.offset = rec.design.astype(np.float64), rec.offset.astype(np.float64)
+            d = self.design.shape[1]
+            self.prior_inverse = np.linalg.inv(rec.prior.precision)
+            self.prior_rhs = rec.prior.precision @ rec.prior.mean
+            self.prior_prediction = (self.offset + self.design @ rec.prior.mean).astype(np.float32)
+        else:
+            self.design, self.offset, d = np.zeros((1, 1)), np.zeros(1), 1
+        self.inverse = np.zeros((batch, d, d)) if self.fold_in else np.zeros((1, 1, 1))
+        self.rhs = np.zeros((batch, d)) if self.fold_in else np.zeros((1, 1))
+        self.no_predictions = np.zeros((1, 1), dtype=np.float32)
 
     def start(self, index: np.ndarray) -> None:
         self.asked[index], self.answers[index], self.known[index] = 0, 0.0, False
+        self.table_rows[index] = self.user[index] if not self.in_python else self.member[index]
+        if len(self.noise):
+            self.sigma[index] = self.noise[self.user[index]]
         # Scored on the films the user did not rate in the data (a world's truth is known for every
         # film), or, on replay and its twin, on the films they rated and were not asked about.
         self.candidates[index] = not self.rated
@@ -71,15 +114,30 @@ class ElicitationKernel(Kernel):
             self.candidates[b, self.world.population_rated[self.member[b]]] = self.rated
         self.truth[index] = self.world.expected_ratings()[self.member[index]]
         self.gains[index] = exp_gain(self.truth[index], self.scale[0])
-        gains = np.where(self.candidates[index], self.gains[index], -np.inf)
-        m = min(self.ideal_items.shape[1], self.n_items)
-        self.ideal_items[index, :m] = np.argpartition(-gains, m - 1, axis=1)[:, :m]
-        self.predicted[index] = self._predict(index)
-        self.ndcg[index] = self._ndcg(index)
-        self.mae[index] = self._mae(index, self.predicted[index])
+        if self.fold_in:
+            self.inverse[index] = self.prior_inverse
+            self.rhs[index] = self.prior_rhs
+            self.predicted[index] = self.prior_prediction
+        else:
+            self.predicted[index] = self._predict(index)
+        elicitation_start(
+            np.asarray(index, dtype=np.int64),
+            self.predicted,
+            self.truth,
+            self.gains,
+            self.candidates,
+            self.ideal_items,
+            self.top,
+            self.error_sum,
+            self.n_candidates,
+            self.ideal,
+            self.ndcg,
+            self.mae,
+            *self.scale,
+        )
 
     def _predict(self, rows: np.ndarray) -> np.ndarray:
-        """The recommender's scores of every film from the answers so far (predicted ratings)."""
+        """A recommender of your own: its scores of every film from the answers so far (predicted ratings)."""
         return self.recommender.scores(
             self.world.population_features[self.member[rows]],
             self.asked[rows],
@@ -87,44 +145,67 @@ class ElicitationKernel(Kernel):
             self.known[rows],
         )
 
-    def _mae(self, rows: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-        """Error of the predicted ratings (clipped to the scale) against the truth, over the candidates;
-        ranking uses the raw scores (clipping would tie every film predicted above the top)."""
-        return masked_mae(np.clip(predicted, *self.scale), self.truth[rows], self.candidates[rows])
-
-    def _ndcg(self, rows: np.ndarray) -> np.ndarray:
-        candidates, gains = self.candidates[rows], self.gains[rows]
-        ideal_items = self.ideal_items[rows]
-        ideal_candidates = np.take_along_axis(candidates, ideal_items, axis=1)
-        ideal_gains = np.take_along_axis(gains, ideal_items, axis=1)
-        ideal = dcg_at_k(ideal_gains, ideal_gains, ideal_candidates, self.k)
-        dcg = dcg_at_k(self.predicted[rows], gains, candidates, self.k)
-        return np.where(ideal > 0, dcg / np.maximum(ideal, 1e-12), 0.0)
-
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        item, everyone = actions[:, 0], np.arange(self.batch)
-        sim = self.world.simulator
-        repeat = self.shown[everyone, item]
-        draws = self.draws()
-        knows = (draws[:, 0] < sim.awareness(self.user, item)) & ~repeat
-        probs = sim.distribution(self.user, item)
-        rating = sample_levels(probs, self.levels, draws[:, 1])
-        slot = np.minimum(self.t, self.horizon - 1)
-        self.asked[everyone, slot] = item
-        self.answers[everyone, slot] = rating
-        self.known[everyone, slot] = knows
-        self.shown[everyone, item] = True
-        self.candidates[everyone, item] = False
-        # MAE: before and after this answer, on the same films (those still to be predicted), so a
-        # question pays only for what it teaches, never for removing a hard film from the score.
-        before = self._mae(everyone, self.predicted)
-        self.predicted = self._predict(everyone)
-        mae = self._mae(everyone, self.predicted)
-        ndcg = self._ndcg(everyone)
-        reward = before - mae if self.reward == "mae" else ndcg - self.ndcg
-        self.ndcg, self.mae = ndcg, mae
+        item = actions[:, 0]
+        if self.in_python:  # a simulator of your own (or replay): its answers from Python
+            sim = self.world.simulator
+            self.awareness[:] = sim.awareness(self.user, item)
+            self.probs[:, 0] = sim.rating_probabilities(self.user, sim.score(self.user, item))
+        knows, rating, expected, repeat = elicitation_answers(
+            actions,
+            self.table_rows,
+            self.table,
+            self.sigma,
+            self.thresholds,
+            self.levels,
+            self.probs,
+            self.in_python,
+            self.awareness,
+            self.in_python,
+            self.aware_user,
+            self.aware_item,
+            self.aware_shape,
+            self.keys,
+            self.t,
+            self.horizon,
+            self.shown,
+            self.asked,
+            self.answers,
+            self.known,
+        )
+        if self.fold_in:
+            changed, given = knows, self.no_predictions
+        else:  # a recommender of your own sees every question (a "don't know" is an answer too)
+            changed, given = np.ones(self.batch, dtype=bool), self._predict(self.rows).astype(np.float32)
+        ndcg_before = self.ndcg.copy()
+        before = elicitation_metrics(
+            actions,
+            knows,
+            rating,
+            changed,
+            self.fold_in,
+            self.design,
+            self.offset,
+            self.inverse,
+            self.rhs,
+            given,
+            self.predicted,
+            self.truth,
+            self.gains,
+            self.candidates,
+            self.ideal_items,
+            self.top,
+            self.error_sum,
+            self.n_candidates,
+            self.ideal,
+            self.ndcg,
+            self.mae,
+            *self.scale,
+        )
+        reward = before - self.mae if self.reward == "mae" else self.ndcg - ndcg_before
         self.history.record(
-            self.world.item_features[item][:, None],
+            item[:, None],
+            self.world.item_features,
             rating[:, None],
             knows[:, None],
             np.ones((self.batch, 1), bool),
@@ -137,9 +218,9 @@ class ElicitationKernel(Kernel):
         info = {
             "known": knows.astype(np.int64),
             "rating": np.where(knows, rating, 0.0),
-            "expected_rating": probs @ self.levels,
-            "ndcg": ndcg,
-            "mae": mae,
+            "expected_rating": expected,
+            "ndcg": self.ndcg.copy(),
+            "mae": self.mae.copy(),
             "repeats": repeat.astype(np.int64),
             "user": self.user.copy(),
         }
@@ -204,7 +285,8 @@ class ElicitationEnv(RecEnv):
     of the films not asked about; each user needs ``budget + 5`` ratings.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version. Since recworld 0.2 the step is compiled and its draws are counter-based
+      (`recworld.numerics.counter`): the same distributions, other trajectories for a given seed.
     """
 
     kernel_class = ElicitationKernel

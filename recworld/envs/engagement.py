@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from recworld.envs.base import RecEnv, RecVectorEnv
 from recworld.envs.cold_start import RecommendationKernel
+from recworld.envs.compiled import DYNAMICS
 from recworld.envs.rewards import level_rewards
 from recworld.envs.world import World
 from recworld.simulators import ReplaySimulator
@@ -42,15 +44,15 @@ class EngagementKernel(RecommendationKernel):
         self.dynamics = EngagementDynamics.from_spec(dynamics)
         self.state = self.dynamics.initial_state(batch, world.genre_profiles.shape[1])
         self.compute_regret = regret
+        self.dynamics_parameters = dynamics_parameters(self.dynamics)
+        state = self.state
+        self.dynamic_state = (state.affinity, state.boredom, state.recent, state.satisfaction, state.sessions)
 
     def start(self, index: np.ndarray) -> None:
         super().start(index)
         mask = np.zeros(self.batch, dtype=bool)
         mask[index] = True
         self.state.reset(mask)
-
-    def score_shift(self, items: np.ndarray) -> np.ndarray | None:
-        return self.dynamics.shift(self.state, self.world.genre_profiles[items])
 
     def unseen_scores(self) -> np.ndarray:
         """Every item's score under today's dynamics, ``-inf`` where shown already, ``(B, n_items)``."""
@@ -69,25 +71,19 @@ class EngagementKernel(RecommendationKernel):
         probs = self.world.simulator.rating_probabilities(self.user, np.take_along_axis(scores, best, axis=1))
         return best, probs @ self.levels
 
-    def best_unseen_expected(self) -> np.ndarray | None:
-        """``regret=False`` skips the catalog scan (and reports regret 0), for speed. With one item
-        per step only the best score matters, so a maximum replaces `best_unseen`'s partition."""
+    def regret_lists(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """The best unseen items under today's dynamics: searched by the compiled step along each
+        user's items by static score, or, for a simulator of your own, `best_unseen` in Python;
+        ``regret=False`` skips the search (and reports regret 0), for speed."""
         if not self.compute_regret:
-            return None
-        if self.slate_size > 1:
-            return self.best_unseen()[1]
-        best = self.unseen_scores().max(axis=1, keepdims=True)
-        return self.world.simulator.rating_probabilities(self.user, best) @ self.levels
+            return 0, self._no_lists, self._no_expected, self.member
+        if self.probs_in_python:
+            self.best_given[:] = self.best_unseen()[1].sum(axis=1)
+            return 3, self._no_lists, self._no_expected, self.member
+        return 2, self.world.score_order(), self._no_expected, self.member
 
-    def after_step(self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray) -> np.ndarray:
-        p_end, p_return = self.dynamics.update(
-            self.state, self.world.genre_profiles[items], self.dynamics.verdict(ratings), taken
-        )
-        draws = self.draws()
-        session_over = draws[:, -2] < p_end
-        comes_back = draws[:, -1] < p_return
-        self.dynamics.new_session(self.state, session_over & comes_back)
-        return session_over & ~comes_back
+    _no_lists = np.zeros((1, 1), dtype=np.int32)
+    _no_expected = np.zeros((1, 1), dtype=np.float32)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         reward, terminated, truncated, info = super().step(actions)
@@ -175,6 +171,19 @@ class EngagementKernel(RecommendationKernel):
         return candidates[np.arange(b), best][:, None]
 
 
+def dynamics_parameters(dynamics: EngagementDynamics) -> np.ndarray:
+    """The dynamics as the compiled step reads them: `recworld.envs.compiled.DYNAMICS`'s vector, a
+    component's flag 1 when on (its parameters then follow)."""
+    values: dict[str, float] = {}
+    for name in ("boredom", "drift", "satisfaction", "retention"):
+        component = getattr(dynamics, name)
+        values[name] = float(component is not None)
+        for field in dataclasses.fields(component) if component is not None else ():
+            values[f"{name}.{field.name}"] = float(getattr(component, field.name))
+    values.update(neutral_rating=dynamics.neutral_rating, rating_spread=dynamics.rating_spread)
+    return np.array([values.get(name, 0.0) for name in DYNAMICS], dtype=np.float64)
+
+
 class EngagementEnv(RecEnv):
     """Long-horizon feedback RL: what is shown today changes whether the user stays and comes back.
 
@@ -222,7 +231,8 @@ class EngagementEnv(RecEnv):
     name to parameters; defaults argued in `recworld.simulators.dynamics`) and ``regret`` (True).
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version. Since recworld 0.2 the step is compiled and its draws are counter-based
+      (`recworld.numerics.counter`): the same distributions, other trajectories for a given seed.
     """
 
     kernel_class = EngagementKernel

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from recworld.envs.compiled import observe_history, record_batch
+
 RESPONSE_CHANNELS = ("rating", "taken", "shown", "clicked")
 
 
@@ -33,32 +35,51 @@ class History:
         self.n_rated = np.zeros(batch, dtype=np.float32)
 
     def clear(self, index: np.ndarray) -> None:
+        """Forget the episodes of the users at ``index``."""
         for array in (self.items, self.responses, self.shown_sum, self.rated_sum, self.n_shown, self.n_rated):
             array[index] = 0.0
 
+    def advance(self) -> tuple:
+        """Move the ring's head back one position for a new step; the state as the compiled step
+        takes it (`recworld.envs.compiled.record`)."""
+        self.head = (self.head - 1) % self.window
+        return self.state()
+
+    def state(self) -> tuple:
+        return (
+            self.head,
+            self.items,
+            self.responses,
+            self.shown_sum,
+            self.rated_sum,
+            self.n_shown,
+            self.n_rated,
+        )
+
     def record(
         self,
+        items: np.ndarray,
         features: np.ndarray,
         ratings: np.ndarray,
         taken: np.ndarray,
         shown: np.ndarray,
         clicked: np.ndarray | None = None,
     ) -> None:
-        """Add one step: item ``features`` ``(B, S, d)``, ``ratings``/``taken``/``shown``/``clicked``
-        ``(B, S)`` (``clicked`` defaults to ``taken``)."""
-        self.head = (self.head - 1) % self.window
-        items, responses = self.items[:, self.head], self.responses[:, self.head]
-        np.multiply(features, shown[..., None], out=items)
-        scaled = np.where(taken, (ratings - self.low) / self.span, 0.0)
-        responses[..., 0] = scaled
-        responses[..., 1] = taken
-        responses[..., 2] = shown
-        responses[..., 3] = taken if clicked is None else clicked
-        self.shown_sum += items.sum(axis=1)
-        self.n_shown += shown.sum(axis=1)
-        verdict = np.where(taken, 2.0 * scaled - 1.0, 0.0)
-        self.rated_sum += (features * verdict[..., None]).sum(axis=1)
-        self.n_rated += taken.sum(axis=1)
+        """Add one step: ``items`` ``(B, S)`` indices into the feature table ``features``,
+        ``ratings``/``taken``/``shown``/``clicked`` ``(B, S)`` (``clicked`` defaults to ``taken``)."""
+        head = self.advance()[0]
+        record_batch(
+            head,
+            np.asarray(items, dtype=np.int64),
+            np.asarray(ratings, dtype=np.float64),
+            np.asarray(taken, dtype=bool),
+            np.asarray(shown, dtype=bool),
+            np.asarray(taken if clicked is None else clicked, dtype=bool),
+            features,
+            self.low,
+            self.span,
+            *self.state()[1:],
+        )
 
     def space_parts(self, item_dim: int) -> dict[str, spaces.Box]:
         """Flat (1-D) boxes, as stable-baselines3 expects; row-major over (slot, feature)."""
@@ -69,18 +90,7 @@ class History:
             "history": spaces.Box(-1.0, 1.0, (2 * item_dim,), np.float32),
         }
 
-    def _unrolled(self, ring: np.ndarray) -> np.ndarray:
-        """A copy of ``ring`` ``(B, window, ...)`` read from ``head`` on: most recent step first."""
-        return np.concatenate([ring[:, self.head :], ring[:, : self.head]], axis=1)
-
     def observe(self) -> dict[str, np.ndarray]:
         """Fresh arrays (an agent may keep them): the ring unrolled, most recent step first."""
-        batch, d = len(self.n_shown), self.item_dim
-        history = np.empty((batch, 2 * d), dtype=np.float32)
-        np.divide(self.shown_sum, np.maximum(self.n_shown, 1.0)[:, None], out=history[:, :d])
-        np.divide(self.rated_sum, np.maximum(self.n_rated, 1.0)[:, None], out=history[:, d:])
-        return {
-            "recent_items": self._unrolled(self.items).reshape(batch, -1),
-            "recent_responses": self._unrolled(self.responses).reshape(batch, -1),
-            "history": np.clip(history, -1.0, 1.0, out=history),
-        }
+        recent_items, recent_responses, history = observe_history(*self.state())
+        return {"recent_items": recent_items, "recent_responses": recent_responses, "history": history}

@@ -123,7 +123,7 @@ class OBDReplayEnv(gym.Env):
         click = float(self.log.reward[self.t]) if matched else 0.0
         shown = np.array([[matched]])
         self.history.record(
-            self.item_features[[[item]]], np.array([[click]]), shown, shown, np.array([[click > 0]])
+            np.array([[item]]), self.item_features, np.array([[click]]), shown, shown, np.array([[click > 0]])
         )
         self.t += 1
         truncated = self.t >= self.n_rounds

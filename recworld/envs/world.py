@@ -81,6 +81,32 @@ class World:
             )
         return self._tables["expected"]
 
+    def population_scores(self) -> np.ndarray:
+        """Every population member's latent score of every item, ``(len(population), n_items)`` float32,
+        computed once (for a simulator of your own; fitted worlds hold their tables)."""
+        if "scores" not in self._tables:
+            self._tables["scores"] = np.concatenate(
+                [
+                    np.asarray(self.simulator.score(self.population[start : start + 1024]), dtype=np.float32)
+                    for start in range(0, len(self.population), 1024)
+                ]
+            )
+        return self._tables["scores"]
+
+    def score_order(self) -> np.ndarray:
+        """Each population member's items by latent score, best first, ``(len(population), n_items)``
+        int32, computed once: the walk order of Engagement's search for the best unseen items."""
+        if "order" not in self._tables:
+            self._tables["order"] = np.concatenate(
+                [
+                    np.argsort(-self.simulator.score(self.population[start : start + 1024]), axis=1).astype(
+                        np.int32
+                    )
+                    for start in range(0, len(self.population), 1024)
+                ]
+            )
+        return self._tables["order"]
+
     def top_items(self, m: int, rated_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Each population member's ``m`` highest-scoring items, best first, and their expected
         ratings, both ``(len(population), m)``; with ``rated_only``, among the films the member rated

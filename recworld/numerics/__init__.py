@@ -1,5 +1,7 @@
 """The bottom floor: numerics every other package shares, importing nothing of recworld's.
 
+* `recworld.numerics.counter`: counter-based random draws, a pure function of (seed, stream, step,
+  draw), the environments' randomness on every backend;
 * `recworld.numerics.factorization`: biased matrix factorisation (ALS), fold-in of a new user, and the
   empirical-Bayes prior over users that makes fold-in Bayes-consistent with a world drawn from it;
 * `recworld.numerics.metrics`: ranking and rating metrics (nDCG, RMSE, MAE);
