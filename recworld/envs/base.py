@@ -21,6 +21,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from recworld.envs.compiled import observe
 from recworld.envs.history import History
 from recworld.envs.world import World, build_world
 from recworld.numerics.counter import RESET_STEP, seed_words, stream_keys, uniforms
@@ -205,10 +206,15 @@ class Kernel(ABC):
         return uniforms(self.keys, np.minimum(self.t, self.horizon - 1), self.draws_per_step)
 
     def observe(self) -> dict[str, np.ndarray] | np.ndarray:
+        user, progress, recent_items, recent_responses, history = observe(
+            self.history.state(), self.world.population_features, self.member, self.t, self.horizon
+        )
         parts = {
-            "user": self.world.population_features[self.member],
-            "progress": (np.minimum(self.t, self.horizon) / self.horizon).astype(np.float32)[:, None],
-            **self.history.observe(),
+            "user": user,
+            "progress": progress,
+            "recent_items": recent_items,
+            "recent_responses": recent_responses,
+            "history": history,
         }
         if self.flat_keys is None:
             return parts
@@ -307,9 +313,10 @@ class RecEnv(gym.Env):
             reward, terminated, truncated, info = kernel.step(np.array([[action]], dtype=np.int64))
         else:
             reward, terminated, truncated, info = kernel.step(self._checked(action))
-        self._running = not (terminated[0] or truncated[0])
-        flat = {key: value[0].item() for key, value in info.items()}
-        return self._observation(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), flat
+        ended, cut = bool(terminated[0]), bool(truncated[0])
+        self._running = not (ended or cut)
+        flat = {key: value.item() for key, value in info.items()}  # one-element arrays
+        return self._observation(), reward.item(), ended, cut, flat
 
     def _checked(self, action: Any) -> np.ndarray:
         try:

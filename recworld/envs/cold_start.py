@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.compiled import REWARD_KINDS, recommend_step, shifted_scores
+from recworld.envs.compiled import REWARD_KINDS, preferences, recommend_step, scores_of
 from recworld.envs.rewards import REWARDS
 from recworld.envs.world import World
 from recworld.numerics.counter import uniforms
@@ -112,6 +112,9 @@ class RecommendationKernel(Kernel):
             np.zeros(batch, dtype=np.int64),
         )
         self.best_given = np.zeros(batch)
+        self.regret_in_python = False  # Engagement with a simulator of your own: `best_unseen` in Python
+        self.probs_given = self.probs_in_python or kind < 0
+        self.arguments: tuple | None = None  # recommend_step's, built at the first step
         self.no_clicks = np.zeros((batch, self.slate_size), dtype=bool)
 
     def start(self, index: np.ndarray) -> None:
@@ -160,12 +163,31 @@ class RecommendationKernel(Kernel):
 
     # -------------------------------------------------------------- the step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        history = self.history.advance()
-        probs_given = self.probs_in_python or self.choice_parameters[0] < 0
-        clicks = self._python_answers(actions) if probs_given else self.no_clicks
+        head = self.history.advance()[0]
+        if self.arguments is None:
+            self.arguments = self._step_arguments()
+        clicks = self._python_answers(actions) if self.probs_given else self.no_clicks
+        if self.regret_in_python:
+            self.best_given[:] = self.best_unseen()[1].sum(axis=1)
+        reward, done, floats, counts = recommend_step(actions, head, clicks, *self.arguments)
+        info = {
+            "rating": floats[0],
+            "expected_rating": floats[1],
+            "regret": floats[2],
+            "clicks": counts[0],
+            "repeats": counts[1],
+            "user": self.user.copy(),
+        }
+        if self.keep_log:
+            self._log(actions)
+        return reward, done[0], done[1], info
+
+    def _step_arguments(self) -> tuple:
+        """What `recommend_step` reads after the actions, the ring's head and the clicks: arrays the
+        kernel updates in place, so the tuple is built once."""
         regret_mode, top, top_expected, top_rows = self.regret_lists()
-        reward, left, rating, expected, regret, n_clicks, repeats = recommend_step(
-            actions,
+        history = self.history
+        return (
             self.table_rows,
             self.table,
             self.sigma,
@@ -173,8 +195,7 @@ class RecommendationKernel(Kernel):
             self.levels,
             self.liked_levels,
             self.probs,
-            probs_given,
-            clicks,
+            self.probs_given,
             self.choice_parameters[0] < 0,
             self.keys,
             self.t,
@@ -189,37 +210,27 @@ class RecommendationKernel(Kernel):
             top_expected,
             top_rows,
             self.pointer,
-            history,
+            (
+                history.items,
+                history.responses,
+                history.shown_sum,
+                history.rated_sum,
+                history.n_shown,
+                history.n_rated,
+            ),
             self.world.item_features,
             self.dynamics_parameters,
             self.dynamic_state,
             self.world.genre_profiles,
             self.best_given,
         )
-        info = {
-            "rating": rating,
-            "expected_rating": expected,
-            "regret": regret,
-            "clicks": n_clicks,
-            "repeats": repeats,
-            "user": self.user.copy(),
-        }
-        if self.keep_log:
-            self._log(actions)
-        truncated = (self.t >= self.horizon) & ~left
-        return reward, left, truncated, info
 
     def _python_answers(self, actions: np.ndarray) -> np.ndarray:
         """For a simulator or a choice model of your own: the rating probabilities (into ``probs``) and,
         for a choice model of your own, the clicks, ``(B, S)``, from the same draws the compiled step uses."""
-        scores = shifted_scores(
-            actions,
-            self.table_rows,
-            self.table,
-            self.dynamics_parameters,
-            self.dynamic_state,
-            self.world.genre_profiles,
-        )
+        state, profiles = self.dynamic_state, self.world.genre_profiles
+        shift = preferences(self.dynamics_parameters, state[0], state[1])
+        scores = scores_of(actions, self.table_rows, self.table, shift, profiles)
         self.probs[...] = self.world.simulator.rating_probabilities(self.user, scores)
         if self.choice_parameters[0] >= 0:
             return np.zeros(actions.shape, dtype=bool)

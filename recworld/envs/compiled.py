@@ -14,7 +14,6 @@ Draws come from `recworld.numerics.counter`: draw ``d`` of step ``t`` in each ep
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit
@@ -50,96 +49,111 @@ SQRT_HALF = 1.0 / math.sqrt(2.0)
 
 
 # ------------------------------------------------------------------ the user's answer
+# Each piece is a loop over the batch: a call per user, with arrays as arguments, costs more than
+# the arithmetic it would wrap.
+
+
 @njit(cache=True, inline="always")
 def _normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z * SQRT_HALF)
 
 
-@njit(cache=True, inline="always")
-def ordinal_probabilities(score: float, sigma: float, thresholds: np.ndarray, out: np.ndarray) -> None:
-    """The ordinal probit's level probabilities of a latent ``score`` with noise ``sigma`` into ``out``
-    (`recworld.simulators.ordinal.level_probabilities`); ``sigma = 0`` puts all the mass on the level
-    the score falls in (a replayed rating)."""
+@njit(cache=True)
+def level_probabilities(
+    scores: np.ndarray, sigma: np.ndarray, thresholds: np.ndarray, out: np.ndarray
+) -> None:
+    """The ordinal probit's level probabilities of latent ``scores`` ``(B, S)`` with user noise ``sigma``
+    ``(B,)`` into ``out`` ``(B, S, L)`` (`recworld.simulators.ordinal.level_probabilities`); a noise of 0
+    puts all the mass on the level the score falls in (a replayed rating)."""
+    batch, slots = scores.shape
     n = len(thresholds)
-    if sigma <= 0.0:
-        level = 0
-        for k in range(n):
-            if score > thresholds[k]:
-                level = k + 1
-        for k in range(n + 1):
-            out[k] = 1.0 if k == level else 0.0
-        return
-    below = 0.0
-    for k in range(n):
-        cdf = _normal_cdf((thresholds[k] - score) / sigma)
-        out[k] = max(cdf - below, 0.0)
-        below = cdf
-    out[n] = max(1.0 - below, 0.0)
+    for b in range(batch):
+        noise = sigma[b]
+        for j in range(slots):
+            score = scores[b, j]
+            if noise <= 0.0:
+                level = 0
+                for k in range(n):
+                    if score > thresholds[k]:
+                        level = k + 1
+                for k in range(n + 1):
+                    out[b, j, k] = 1.0 if k == level else 0.0
+                continue
+            below = 0.0
+            for k in range(n):
+                cdf = _normal_cdf((thresholds[k] - score) / noise)
+                out[b, j, k] = max(cdf - below, 0.0)
+                below = cdf
+            out[b, j, n] = max(1.0 - below, 0.0)
 
 
-@njit(cache=True, inline="always")
-def sample_level(probs: np.ndarray, u: float) -> int:
-    """The level at ``u``'s position in the CDF of ``probs`` (`recworld.simulators.base.sample_levels`)."""
-    total = 0.0
-    for k in range(len(probs)):
-        total += probs[k]
-    target = u * total
-    cumulative = 0.0
-    index = 0
-    for k in range(len(probs)):
-        cumulative += probs[k]
-        if target > cumulative:
-            index = k + 1
-    return min(index, len(probs) - 1)
+@njit(cache=True)
+def sample_ratings(
+    probs: np.ndarray, levels: np.ndarray, keys: np.ndarray, steps: np.ndarray, first_draw: int
+) -> np.ndarray:
+    """A rating per slot at draw ``first_draw + j``'s position in the CDF of ``probs`` ``(B, S, L)``
+    (`recworld.simulators.base.sample_levels`), ``(B, S)``."""
+    batch, slots, n_levels = probs.shape
+    ratings = np.empty((batch, slots))
+    for b in range(batch):
+        for j in range(slots):
+            total = 0.0
+            for k in range(n_levels):
+                total += probs[b, j, k]
+            target = uniform(keys[b], steps[b], first_draw + j) * total
+            cumulative, index = 0.0, 0
+            for k in range(n_levels):
+                cumulative += probs[b, j, k]
+                if target > cumulative:
+                    index = k + 1
+            ratings[b, j] = levels[min(index, n_levels - 1)]
+    return ratings
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def choose(
-    kind: int,
-    temperature: float,
-    no_click: float,
-    decay: float,
+    choice: np.ndarray,
     expected: np.ndarray,
     like: np.ndarray,
     fresh: np.ndarray,
-    key: Any,
-    step: int,
+    keys: np.ndarray,
+    steps: np.ndarray,
     first_draw: int,
-    out: np.ndarray,
-) -> None:
-    """Clicks of one slate under a built-in choice model (`recworld.simulators.choice`); slots that are
-    not fresh are never clicked."""
-    s = len(expected)
-    if kind == 0:  # multinomial logit with a no-click option, one uniform
-        top = no_click / temperature
-        for j in range(s):
-            if fresh[j]:
-                top = max(top, expected[j] / temperature)
-        total = math.exp(no_click / temperature - top)
-        for j in range(s):
-            if fresh[j]:
-                total += math.exp(expected[j] / temperature - top)
-        u = uniform(key, step, first_draw)
-        cumulative = 0.0
-        chosen = -1
-        for j in range(s):
-            out[j] = False
-            if fresh[j]:
-                cumulative += math.exp(expected[j] / temperature - top) / total
-            if chosen < 0 and u < cumulative:
-                chosen = j
-        if chosen >= 0:
-            out[chosen] = True
-    elif kind == 1:  # cascade: the first slot the user is attracted to
-        found = False
-        for j in range(s):
-            attracted = fresh[j] and uniform(key, step, first_draw + j) < like[j]
-            out[j] = attracted and not found
-            found = found or attracted
-    else:  # position-based examination
-        for j in range(s):
-            examined = like[j] / (j + 1.0) ** decay if fresh[j] else 0.0
-            out[j] = uniform(key, step, first_draw + j) < examined
+) -> np.ndarray:
+    """Clicks ``(B, S)`` under a built-in choice model (`recworld.simulators.choice`), ``choice`` =
+    ``(kind, temperature, no_click_rating, decay)``; slots that are not fresh are never clicked."""
+    batch, s = expected.shape
+    kind, temperature, no_click, decay = int(choice[0]), choice[1], choice[2], choice[3]
+    clicked = np.zeros((batch, s), dtype=np.bool_)
+    for b in range(batch):
+        key, step = keys[b], steps[b]
+        if kind == 0:  # multinomial logit with a no-click option, one uniform
+            top = no_click / temperature
+            for j in range(s):
+                if fresh[b, j]:
+                    top = max(top, expected[b, j] / temperature)
+            total = math.exp(no_click / temperature - top)
+            for j in range(s):
+                if fresh[b, j]:
+                    total += math.exp(expected[b, j] / temperature - top)
+            u = uniform(key, step, first_draw)
+            cumulative = 0.0
+            for j in range(s):
+                if fresh[b, j]:
+                    cumulative += math.exp(expected[b, j] / temperature - top) / total
+                if u < cumulative:
+                    clicked[b, j] = True
+                    break
+        elif kind == 1:  # cascade: the first slot the user is attracted to
+            for j in range(s):
+                if fresh[b, j] and uniform(key, step, first_draw + j) < like[b, j]:
+                    clicked[b, j] = True
+                    break
+        else:  # position-based examination
+            for j in range(s):
+                examined = like[b, j] / (j + 1.0) ** decay if fresh[b, j] else 0.0
+                clicked[b, j] = uniform(key, step, first_draw + j) < examined
+    return clicked
 
 
 @njit(cache=True, inline="always")
@@ -168,44 +182,6 @@ def reward_of(
 
 
 # ------------------------------------------------------------------ what the user can see
-@njit(cache=True, inline="always")
-def record(
-    b: int,
-    head: int,
-    items: np.ndarray,
-    ratings: np.ndarray,
-    taken: np.ndarray,
-    shown: np.ndarray,
-    clicked: np.ndarray,
-    features: np.ndarray,
-    low: float,
-    span: float,
-    ring_items: np.ndarray,
-    ring_responses: np.ndarray,
-    shown_sum: np.ndarray,
-    rated_sum: np.ndarray,
-    n_shown: np.ndarray,
-    n_rated: np.ndarray,
-) -> None:
-    """Add user ``b``'s step at ring position ``head`` (`recworld.envs.history.History`)."""
-    d = features.shape[1]
-    for j in range(len(items)):
-        item = items[j]
-        scaled = (ratings[j] - low) / span if taken[j] else 0.0
-        verdict = 2.0 * scaled - 1.0 if taken[j] else 0.0
-        for f in range(d):
-            value = features[item, f] if shown[j] else 0.0
-            ring_items[b, head, j, f] = value
-            shown_sum[b, f] += value
-            rated_sum[b, f] += features[item, f] * verdict
-        ring_responses[b, head, j, 0] = scaled
-        ring_responses[b, head, j, 1] = 1.0 if taken[j] else 0.0
-        ring_responses[b, head, j, 2] = 1.0 if shown[j] else 0.0
-        ring_responses[b, head, j, 3] = 1.0 if clicked[j] else 0.0
-        n_shown[b] += 1.0 if shown[j] else 0.0
-        n_rated[b] += 1.0 if taken[j] else 0.0
-
-
 @njit(cache=True)
 def record_batch(
     head: int,
@@ -224,26 +200,25 @@ def record_batch(
     n_shown: np.ndarray,
     n_rated: np.ndarray,
 ) -> None:
-    """`record` for every user (``items`` etc. ``(B, S)``)."""
+    """Add every user's step (``items`` etc. ``(B, S)``) at ring position ``head``
+    (`recworld.envs.history.History`)."""
+    d = features.shape[1]
     for b in range(items.shape[0]):
-        record(
-            b,
-            head,
-            items[b],
-            ratings[b],
-            taken[b],
-            shown[b],
-            clicked[b],
-            features,
-            low,
-            span,
-            ring_items,
-            ring_responses,
-            shown_sum,
-            rated_sum,
-            n_shown,
-            n_rated,
-        )
+        for j in range(items.shape[1]):
+            item = items[b, j]
+            scaled = (ratings[b, j] - low) / span if taken[b, j] else 0.0
+            verdict = 2.0 * scaled - 1.0 if taken[b, j] else 0.0
+            for f in range(d):
+                value = features[item, f] if shown[b, j] else 0.0
+                ring_items[b, head, j, f] = value
+                shown_sum[b, f] += value
+                rated_sum[b, f] += features[item, f] * verdict
+            ring_responses[b, head, j, 0] = scaled
+            ring_responses[b, head, j, 1] = 1.0 if taken[b, j] else 0.0
+            ring_responses[b, head, j, 2] = 1.0 if shown[b, j] else 0.0
+            ring_responses[b, head, j, 3] = 1.0 if clicked[b, j] else 0.0
+            n_shown[b] += 1.0 if shown[b, j] else 0.0
+            n_rated[b] += 1.0 if taken[b, j] else 0.0
 
 
 @njit(cache=True)
@@ -281,130 +256,206 @@ def observe_history(
     return recent_items, recent_responses, history
 
 
+@njit(cache=True)
+def observe(
+    history: tuple,
+    population_features: np.ndarray,
+    member: np.ndarray,
+    t: np.ndarray,
+    horizon: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The whole observation, fresh arrays: ``user`` (the member's public features), ``progress``
+    (step / horizon), then `observe_history`'s three."""
+    batch = len(member)
+    user = np.empty((batch, population_features.shape[1]), dtype=np.float32)
+    progress = np.empty((batch, 1), dtype=np.float32)
+    for b in range(batch):
+        user[b] = population_features[member[b]]
+        progress[b, 0] = min(t[b], horizon) / horizon
+    recent_items, recent_responses, summary = observe_history(*history)
+    return user, progress, recent_items, recent_responses, summary
+
+
 # ------------------------------------------------------------------ Engagement's dynamics
-@njit(cache=True, inline="always")
-def preference(
-    params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray, b: int, out: np.ndarray
-) -> bool:
-    """User ``b``'s per-genre score shift into ``out``; False when no component shifts scores
+@njit(cache=True)
+def preferences(params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray) -> np.ndarray:
+    """Each user's per-genre score shift ``(B, G)``, ``(B, 0)`` when no component shifts scores
     (`recworld.simulators.dynamics.EngagementDynamics.preference`)."""
-    has_boredom, has_drift = params[0] > 0, params[5] > 0
+    has_boredom, has_drift = len(params) > 0 and params[0] > 0, len(params) > 0 and params[5] > 0
     if not (has_boredom or has_drift):
-        return False
-    for g in range(len(out)):
-        value = affinity[b, g] if has_drift else 0.0
-        if has_boredom:
-            value -= params[3] * boredom[b, g]
-        out[g] = value
-    return True
+        return np.zeros((affinity.shape[0], 0))
+    shift = np.zeros(affinity.shape)
+    for b in range(affinity.shape[0]):
+        for g in range(affinity.shape[1]):
+            value = affinity[b, g] if has_drift else 0.0
+            if has_boredom:
+                value -= params[3] * boredom[b, g]
+            shift[b, g] = value
+    return shift
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
+def scores_of(
+    actions: np.ndarray, rows: np.ndarray, table: np.ndarray, shift: np.ndarray, profiles: np.ndarray
+) -> np.ndarray:
+    """The latent scores of the actions ``(B, S)``: the table's, plus the genre ``shift`` (``(B, G)``, or
+    ``(B, 0)`` for none) weighted by each item's genre profile."""
+    batch, s = actions.shape
+    out = np.empty((batch, s))
+    for b in range(batch):
+        for j in range(s):
+            item = actions[b, j]
+            score = float(table[rows[b], item])
+            for g in range(shift.shape[1]):
+                score += shift[b, g] * profiles[item, g]
+            out[b, j] = score
+    return out
+
+
+@njit(cache=True)
 def update_dynamics(
     params: np.ndarray,
-    b: int,
-    items: np.ndarray,
+    actions: np.ndarray,
     ratings: np.ndarray,
     taken: np.ndarray,
     profiles: np.ndarray,
-    affinity: np.ndarray,
-    boredom: np.ndarray,
-    recent: np.ndarray,
-    satisfaction: np.ndarray,
-    sessions: np.ndarray,
-    key: Any,
-    step: int,
+    state: tuple,
+    keys: np.ndarray,
+    steps: np.ndarray,
     first_draw: int,
-) -> bool:
-    """One step of user ``b``'s dynamics in place (`EngagementDynamics.update`, then the session's end
-    and the user's return drawn); True when the user leaves."""
-    n_genres = profiles.shape[1]
+) -> np.ndarray:
+    """One step of every user's dynamics in place (`EngagementDynamics.update`, then the session's end
+    and the user's return drawn); returns who leaves, ``(B,)``."""
+    affinity, boredom, recent, satisfaction, sessions = state
+    batch, n_genres = actions.shape[0], profiles.shape[1]
     neutral, spread = params[16], params[17]
+    left = np.zeros(batch, dtype=np.bool_)
     consumed = np.zeros(n_genres)
     drifted = np.zeros(n_genres)
-    outcome_sum, n_taken = 0.0, 0
-    for j in range(len(items)):
-        if not taken[j]:
-            continue
-        item = items[j]
-        verdict = min(max((ratings[j] - neutral) / spread, -1.0), 1.0)
-        repetition = 0.0
-        for g in range(n_genres):
-            p = profiles[item, g]
-            consumed[g] += p
-            drifted[g] += verdict * p
-            repetition += min(recent[b, g], p)
-        outcome_sum += verdict - params[10] * repetition
-        n_taken += 1
-    if params[8] > 0:  # satisfaction
-        outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
-        satisfaction[b] += params[9] * (outcome - satisfaction[b])
-        memory = params[11]
-        for g in range(n_genres):
-            recent[b, g] = recent[b, g] * (1.0 - memory) + memory * consumed[g]
-    if params[0] > 0:  # boredom
-        for g in range(n_genres):
-            boredom[b, g] = boredom[b, g] * params[2] + params[1] * consumed[g]
-    if params[5] > 0:  # drift
-        limit = params[7]
-        for g in range(n_genres):
-            affinity[b, g] = min(max(affinity[b, g] + params[6] * drifted[g], -limit), limit)
-    s = satisfaction[b]
-    p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
-    p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
-    session_over = uniform(key, step, first_draw) < p_end
-    comes_back = uniform(key, step, first_draw + 1) < p_return
-    if session_over and comes_back:
-        if params[0] > 0:
+    for b in range(batch):
+        consumed[:] = 0.0
+        drifted[:] = 0.0
+        outcome_sum, n_taken = 0.0, 0
+        for j in range(actions.shape[1]):
+            if not taken[b, j]:
+                continue
+            item = actions[b, j]
+            verdict = min(max((ratings[b, j] - neutral) / spread, -1.0), 1.0)
+            repetition = 0.0
             for g in range(n_genres):
-                boredom[b, g] *= params[4]
-        sessions[b] += 1
-    return session_over and not comes_back
+                p = profiles[item, g]
+                consumed[g] += p
+                drifted[g] += verdict * p
+                repetition += min(recent[b, g], p)
+            outcome_sum += verdict - params[10] * repetition
+            n_taken += 1
+        if params[8] > 0:  # satisfaction
+            outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
+            satisfaction[b] += params[9] * (outcome - satisfaction[b])
+            memory = params[11]
+            for g in range(n_genres):
+                recent[b, g] = recent[b, g] * (1.0 - memory) + memory * consumed[g]
+        if params[0] > 0:  # boredom
+            for g in range(n_genres):
+                boredom[b, g] = boredom[b, g] * params[2] + params[1] * consumed[g]
+        if params[5] > 0:  # drift
+            limit = params[7]
+            for g in range(n_genres):
+                affinity[b, g] = min(max(affinity[b, g] + params[6] * drifted[g], -limit), limit)
+        s = satisfaction[b]
+        p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
+        p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
+        session_over = uniform(keys[b], steps[b], first_draw) < p_end
+        comes_back = uniform(keys[b], steps[b], first_draw + 1) < p_return
+        if session_over and comes_back:
+            if params[0] > 0:
+                for g in range(n_genres):
+                    boredom[b, g] *= params[4]
+            sessions[b] += 1
+        left[b] = session_over and not comes_back
+    return left
+
+
+# ------------------------------------------------------------------ the best unseen items, for regret
+@njit(cache=True)
+def static_best_expected(
+    top: np.ndarray,
+    expected: np.ndarray,
+    top_rows: np.ndarray,
+    pointer: np.ndarray,
+    shown: np.ndarray,
+    s: int,
+) -> np.ndarray:
+    """Each user's ``s`` best unseen items' expected ratings, summed, from their precomputed list
+    ``top``/``expected`` (row ``top_rows[b]``); with one item per step a pointer moves past what was
+    shown (it stops at the list's end, which only a user with nothing unseen left reaches)."""
+    batch, last = len(top_rows), top.shape[1] - 1
+    out = np.zeros(batch)
+    for b in range(batch):
+        m = top_rows[b]
+        if s == 1:
+            p = pointer[b]
+            while p < last and shown[b, top[m, p]]:
+                p += 1
+            pointer[b] = p
+            out[b] = expected[m, p]
+            continue
+        found = 0
+        for unseen in (True, False):  # the unseen first, in order, then (if too few) the rest
+            for p in range(top.shape[1]):
+                if found < s and shown[b, top[m, p]] != unseen:
+                    out[b] += expected[m, p]
+                    found += 1
+    return out
 
 
 @njit(cache=True)
 def best_shifted_scores(
     table: np.ndarray,
-    row: int,
+    rows: np.ndarray,
     order: np.ndarray,
+    order_rows: np.ndarray,
     shown: np.ndarray,
-    b: int,
     shift: np.ndarray,
     profiles: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """The ``len(out)`` best scores among user ``b``'s unseen items under a per-genre ``shift``, best
-    first. Items are visited in order of static score (``order``) and the walk stops once no item
-    further down can enter: an item's shift is a convex mix of the genres' (its profile sums to 1 or
-    0), so it is at most ``max(0, max(shift))``."""
-    top_shift = 0.0
-    for g in range(len(shift)):
-        top_shift = max(top_shift, shift[g])
-    m = len(out)
-    for k in range(m):
-        out[k] = -np.inf
-    for position in range(order.shape[0]):
-        item = order[position]
-        base = table[row, item]
-        if base + top_shift <= out[m - 1]:
-            break
-        if shown[b, item]:
-            continue
-        value = base
-        for g in range(len(shift)):
-            value += shift[g] * profiles[item, g]
-        if value > out[m - 1]:
-            k = m - 1
-            while k > 0 and out[k - 1] < value:
-                out[k] = out[k - 1]
-                k -= 1
-            out[k] = value
+    s: int,
+) -> np.ndarray:
+    """The ``s`` best scores among each user's unseen items under the genre ``shift``, best first,
+    ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``) and the
+    walk stops once no item further down can enter: an item's shift is a convex mix of the genres'
+    (its profile sums to 1 or 0), so it is at most ``max(0, max(shift))``."""
+    batch = len(rows)
+    out = np.full((batch, s), -np.inf)
+    for b in range(batch):
+        top_shift = 0.0
+        for g in range(shift.shape[1]):
+            top_shift = max(top_shift, shift[b, g])
+        row, walk = rows[b], order[order_rows[b]]
+        for position in range(len(walk)):
+            item = walk[position]
+            base = table[row, item]
+            if base + top_shift <= out[b, s - 1]:
+                break
+            if shown[b, item]:
+                continue
+            value = float(base)
+            for g in range(shift.shape[1]):
+                value += shift[b, g] * profiles[item, g]
+            if value > out[b, s - 1]:
+                k = s - 1
+                while k > 0 and out[b, k - 1] < value:
+                    out[b, k] = out[b, k - 1]
+                    k -= 1
+                out[b, k] = value
+    return out
 
 
 # ------------------------------------------------------------------ one step of ColdStart / Engagement
 @njit(cache=True)
 def recommend_step(
     actions: np.ndarray,
+    head: int,
+    clicks: np.ndarray,
     rows: np.ndarray,
     table: np.ndarray,
     sigma: np.ndarray,
@@ -413,7 +464,6 @@ def recommend_step(
     liked: np.ndarray,
     probs: np.ndarray,
     probs_given: bool,
-    clicks: np.ndarray,
     clicks_given: bool,
     keys: np.ndarray,
     t: np.ndarray,
@@ -428,192 +478,107 @@ def recommend_step(
     top_expected: np.ndarray,
     top_rows: np.ndarray,
     pointer: np.ndarray,
-    history: tuple,
+    ring: tuple,
     features: np.ndarray,
     dynamics: np.ndarray,
     state: tuple,
     profiles: np.ndarray,
     best_given: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Advance every user one step (see `recworld.envs.cold_start.RecommendationKernel`).
 
-        ``regret_mode``: 0 none; 1 the static world's best unseen items, from each user's precomputed list
-        ``top``/``top_expected`` (row ``top_rows[b]``, the pointer past what was shown); 2 the best unseen
-        items under today's dynamics (``top`` holds each user's items by static score); 3 the best unseen
-    items' expected ratings summed in ``best_given`` (a simulator of your own). ``dynamics`` is
-        the parameter vector (`DYNAMICS`, empty for a static world) and ``state`` Engagement's arrays
-        ``(affinity, boredom, recent, satisfaction, sessions)``. ``history`` is ``(head, ring_items,
-        ring_responses, shown_sum, rated_sum, n_shown, n_rated)``. Returns reward, whether the user
-        left, and the info arrays rating, expected_rating, regret, clicks and repeats."""
+    ``regret_mode``: 0 none; 1 the static world's best unseen items, from each user's precomputed list
+    ``top``/``top_expected`` (`static_best_expected`); 2 the best unseen items under today's dynamics
+    (``top`` holds each user's items by static score: `best_shifted_scores`); 3 the best unseen
+    items' expected ratings summed in ``best_given`` (a simulator of your own). ``dynamics`` is the
+    parameter vector (`DYNAMICS`, empty for a static world) and ``state`` Engagement's arrays
+    ``(affinity, boredom, recent, satisfaction, sessions)``. ``ring`` is the history's ``(ring_items,
+    ring_responses, shown_sum, rated_sum, n_shown, n_rated)``, written at ``head``; ``probs`` and
+    ``clicks`` are read when given. Returns the rewards ``(B,)``, ``(2, B)`` terminated (the user
+    left) and truncated, ``(3, B)`` info rating, expected_rating and regret, and ``(2, B)`` clicks and
+    repeats (few arrays: each one returned to Python costs more than the step of a single user)."""
     batch, s = actions.shape
     n_levels = len(levels)
     low, high = levels.min(), levels.max()
-    choice_kind, temperature, no_click, decay = int(choice[0]), choice[1], choice[2], choice[3]
-    head, ring_items, ring_responses, shown_sum, rated_sum, n_shown, n_rated = history
-    affinity, boredom, recent, satisfaction, sessions = state
-    dynamic = len(dynamics) > 0
-    n_genres = profiles.shape[1]
-    reward = np.zeros(batch)
-    left = np.zeros(batch, dtype=np.bool_)
-    info_rating = np.zeros(batch)
-    info_expected = np.zeros(batch)
-    info_regret = np.zeros(batch)
-    info_clicks = np.zeros(batch, dtype=np.int64)
-    info_repeats = np.zeros(batch, dtype=np.int64)
-    fresh = np.empty(s, dtype=np.bool_)
-    expected = np.empty(s)
-    like = np.empty(s)
-    ratings = np.empty(s)
-    taken = np.empty(s, dtype=np.bool_)
-    clicked = np.empty(s, dtype=np.bool_)
-    shift = np.zeros(n_genres)
-    best = np.empty(s)
-    level_probs = np.empty(n_levels)
+    steps = np.minimum(t, horizon - 1)
+    # which slots are fresh: neither shown earlier nor repeated earlier in the slate
+    fresh = np.empty((batch, s), dtype=np.bool_)
     for b in range(batch):
-        key, step = keys[b], min(t[b], horizon - 1)
-        items = actions[b]
-        # which slots are fresh: neither shown earlier nor repeated earlier in the slate
-        n_fresh = 0
         for j in range(s):
-            ok = not shown[b, items[j]]
+            ok = not shown[b, actions[b, j]]
             for k in range(j):
-                if items[k] == items[j]:
-                    ok = False
-            fresh[j] = ok
-            n_fresh += ok
-        # the best unseen items' expected ratings, before this step changes anything
-        best_sum = 0.0
-        shifted = dynamic and preference(dynamics, affinity, boredom, b, shift)
-        if regret_mode == 1:
-            m = top_rows[b]
-            if s == 1:
-                p, last = pointer[b], top.shape[1] - 1
-                while p < last and shown[b, top[m, p]]:
-                    p += 1
-                pointer[b] = p
-                best_sum = top_expected[m, p]
-            else:
-                found = 0
-                for unseen in (True, False):
-                    for p in range(top.shape[1]):
-                        if found < s and shown[b, top[m, p]] != unseen:
-                            best_sum += top_expected[m, p]
-                            found += 1
-        elif regret_mode == 2:
-            if not shifted:
-                shift[:] = 0.0
-            best_shifted_scores(table, rows[b], top[top_rows[b]], shown, b, shift, profiles, best)
+                ok = ok and actions[b, k] != actions[b, j]
+            fresh[b, j] = ok
+    shift = preferences(dynamics, state[0], state[1])
+    # the best unseen items' expected ratings, before this step changes anything
+    if regret_mode == 1:
+        best_sum = static_best_expected(top, top_expected, top_rows, pointer, shown, s)
+    elif regret_mode == 2:
+        best = best_shifted_scores(table, rows, top, top_rows, shown, shift, profiles, s)
+        best_probs = np.empty((batch, s, n_levels), dtype=np.float32)
+        level_probabilities(best, sigma, thresholds, best_probs)
+        best_sum = np.zeros(batch)
+        for b in range(batch):
             for j in range(s):
-                ordinal_probabilities(best[j], sigma[b], thresholds, level_probs)
                 for k in range(n_levels):
-                    best_sum += level_probs[k] * levels[k]
-        elif regret_mode == 3:
-            best_sum = best_given[b]
-        # the user's answer: rating distribution, sampled rating, choice
-        expected_sum = 0.0
+                    best_sum[b] += best_probs[b, j, k] * levels[k]
+    else:
+        best_sum = best_given
+    # the user's answer: rating distribution, sampled rating, choice
+    if not probs_given:
+        level_probabilities(scores_of(actions, rows, table, shift, profiles), sigma, thresholds, probs)
+    expected = np.empty((batch, s))
+    like = np.empty((batch, s))
+    for b in range(batch):
         for j in range(s):
-            item = items[j]
-            if not probs_given:
-                score = table[rows[b], item]
-                if shifted:
-                    for g in range(n_genres):
-                        score += shift[g] * profiles[item, g]
-                ordinal_probabilities(score, sigma[b], thresholds, probs[b, j])
             e, lk = 0.0, 0.0
             for k in range(n_levels):
                 e += probs[b, j, k] * levels[k]
                 if liked[k]:
                     lk += probs[b, j, k]
-            expected[j], like[j] = (e, lk) if fresh[j] else (-np.inf, 0.0)
-            ratings[j] = levels[sample_level(probs[b, j], uniform(key, step, j))]
-            if fresh[j]:
-                expected_sum += e
-        if clicks_given:
-            clicked[:] = clicks[b]
-        else:
-            choose(choice_kind, temperature, no_click, decay, expected, like, fresh, key, step, s, clicked)
-        n_taken, n_clicks, rating_sum, total = 0, 0, 0.0, 0.0
-        for j in range(s):
-            clicked[j] = clicked[j] and fresh[j]
-            taken[j] = fresh[j] if s == 1 else clicked[j]
-            n_taken += taken[j]
-            n_clicks += clicked[j]
-            if taken[j]:
-                rating_sum += ratings[j]
-            total += reward_of(
-                reward_kind, ratings[j], taken[j], clicked[j], predicted[items[j]], low, high, like_threshold
-            )
-        reward[b] = total
-        info_rating[b] = rating_sum / n_taken if n_taken > 0 else 0.0
-        info_expected[b] = expected_sum / max(n_fresh, 1)
-        info_regret[b] = (best_sum - expected_sum) / s if regret_mode > 0 else 0.0
-        info_clicks[b] = n_clicks
-        info_repeats[b] = s - n_fresh
-        for j in range(s):
-            shown[b, items[j]] = True
-        record(
-            b,
-            head,
-            items,
-            ratings,
-            taken,
-            fresh,
-            clicked,
-            features,
-            low,
-            high - low,
-            ring_items,
-            ring_responses,
-            shown_sum,
-            rated_sum,
-            n_shown,
-            n_rated,
-        )
-        if dynamic:
-            left[b] = update_dynamics(
-                dynamics,
-                b,
-                items,
-                ratings,
-                taken,
-                profiles,
-                affinity,
-                boredom,
-                recent,
-                satisfaction,
-                sessions,
-                key,
-                step,
-                2 * s,
-            )
-        t[b] += 1
-    return reward, left, info_rating, info_expected, info_regret, info_clicks, info_repeats
-
-
-@njit(cache=True)
-def shifted_scores(
-    actions: np.ndarray,
-    rows: np.ndarray,
-    table: np.ndarray,
-    dynamics: np.ndarray,
-    state: tuple,
-    profiles: np.ndarray,
-) -> np.ndarray:
-    """The latent scores of the actions under the dynamics, ``(B, S)`` float32, for a simulator whose
-    rating probabilities come from Python."""
-    batch, s = actions.shape
-    affinity, boredom = state[0], state[1]
-    out = np.empty((batch, s), dtype=np.float32)
-    shift = np.zeros(profiles.shape[1])
+            expected[b, j], like[b, j] = (e, lk) if fresh[b, j] else (-np.inf, 0.0)
+    ratings = sample_ratings(probs, levels, keys, steps, 0)
+    clicked = clicks & fresh if clicks_given else choose(choice, expected, like, fresh, keys, steps, s)
+    taken = fresh if s == 1 else clicked
+    # rewards and info
+    reward = np.zeros(batch)
+    done = np.zeros((2, batch), dtype=np.bool_)
+    floats = np.zeros((3, batch))
+    counts = np.zeros((2, batch), dtype=np.int64)
     for b in range(batch):
-        shifted = len(dynamics) > 0 and preference(dynamics, affinity, boredom, b, shift)
+        n_fresh, n_taken, n_clicks, rating_sum, expected_sum, total = 0, 0, 0, 0.0, 0.0, 0.0
         for j in range(s):
-            score = float(table[rows[b], actions[b, j]])
-            if shifted:
-                for g in range(profiles.shape[1]):
-                    score += shift[g] * profiles[actions[b, j], g]
-            out[b, j] = score
-    return out
+            item = actions[b, j]
+            n_fresh += fresh[b, j]
+            n_taken += taken[b, j]
+            n_clicks += clicked[b, j]
+            if fresh[b, j]:
+                expected_sum += expected[b, j]
+            if taken[b, j]:
+                rating_sum += ratings[b, j]
+            total += reward_of(
+                reward_kind,
+                ratings[b, j],
+                taken[b, j],
+                clicked[b, j],
+                predicted[item],
+                low,
+                high,
+                like_threshold,
+            )
+            shown[b, item] = True
+        reward[b] = total
+        floats[0, b] = rating_sum / n_taken if n_taken > 0 else 0.0
+        floats[1, b] = expected_sum / max(n_fresh, 1)
+        floats[2, b] = (best_sum[b] - expected_sum) / s if regret_mode > 0 else 0.0
+        counts[0, b], counts[1, b] = n_clicks, s - n_fresh
+    record_batch(head, actions, ratings, taken, fresh, clicked, features, low, high - low, *ring)
+    if len(dynamics):
+        done[0] = update_dynamics(dynamics, actions, ratings, taken, profiles, state, keys, steps, 2 * s)
+    for b in range(batch):
+        t[b] += 1
+        done[1, b] = t[b] >= horizon and not done[0, b]
+    return reward, done, floats, counts
 
 
 # ------------------------------------------------------------------ one step of Elicitation
@@ -645,31 +610,25 @@ def elicitation_answers(
     ``aware_shape = (gamma, center, scale)``, or ``awareness`` given), and their rating (draw 1).
     Records the question; returns knows, rating, expected rating and repeat, ``(B,)`` each."""
     batch, n_levels = actions.shape[0], len(levels)
+    steps = np.minimum(t, horizon - 1)
+    if not probs_given:
+        no_shift = np.zeros((batch, 0))
+        level_probabilities(scores_of(actions, rows, table, no_shift, no_shift), sigma, thresholds, probs)
+    rating = sample_ratings(probs, levels, keys, steps, 1).reshape(batch)
     knows = np.zeros(batch, dtype=np.bool_)
-    rating = np.zeros(batch)
     expected = np.zeros(batch)
     repeat = np.zeros(batch, dtype=np.bool_)
     for b in range(batch):
-        item, key, step = actions[b, 0], keys[b], min(t[b], horizon - 1)
-        score = table[rows[b], item]
+        item, step = actions[b, 0], steps[b]
         if awareness_given:
             aware = awareness[b]
         else:
-            logit = (
-                aware_user[rows[b]]
-                + aware_item[item]
-                + aware_shape[0] * (score - aware_shape[1]) / aware_shape[2]
-            )
-            aware = 1.0 / (1.0 + math.exp(-logit))
+            z = (table[rows[b], item] - aware_shape[1]) / aware_shape[2]
+            aware = 1.0 / (1.0 + math.exp(-(aware_user[rows[b]] + aware_item[item] + aware_shape[0] * z)))
         repeat[b] = shown[b, item]
-        knows[b] = uniform(key, step, 0) < aware and not repeat[b]
-        if not probs_given:
-            ordinal_probabilities(score, sigma[b], thresholds, probs[b, 0])
-        e = 0.0
+        knows[b] = uniform(keys[b], step, 0) < aware and not repeat[b]
         for k in range(n_levels):
-            e += probs[b, 0, k] * levels[k]
-        expected[b] = e
-        rating[b] = levels[sample_level(probs[b, 0], uniform(key, step, 1))]
+            expected[b] += probs[b, 0, k] * levels[k]
         asked[b, step] = item
         answers[b, step] = rating[b]
         known[b, step] = knows[b]
@@ -685,57 +644,77 @@ def _error(predicted: float, truth: float, low: float, high: float) -> float:
 @njit(cache=True)
 def select_top(values: np.ndarray, allowed: np.ndarray, out: np.ndarray) -> None:
     """The ``len(out)`` allowed entries of ``values`` with the highest values, best first, into ``out``
-    (``-1`` past the allowed ones): one pass, each entry inserted into a sorted short list."""
+    (``-1`` past the allowed ones): one pass, each entry inserted into a sorted short list (written
+    out here: a call per entry would cost more than the pass)."""
     m = len(out)
     best = np.full(m, -np.inf)
     out[:] = -1
     for i in range(len(values)):
-        if not allowed[i]:
-            continue
         value = values[i]
-        if out[m - 1] >= 0 and value <= best[m - 1]:
+        if not allowed[i] or (out[m - 1] >= 0 and value <= best[m - 1]):
             continue
         j = m - 1
         while j > 0 and (out[j - 1] < 0 or best[j - 1] < value):
-            best[j], out[j] = best[j - 1], out[j - 1]
+            best[j] = best[j - 1]
+            out[j] = out[j - 1]
             j -= 1
-        best[j], out[j] = value, i
-
-
-@njit(cache=True)
-def ranked_gain(
-    b: int, predicted: np.ndarray, gains: np.ndarray, candidates: np.ndarray, top: np.ndarray
-) -> float:
-    """DCG of user ``b``'s candidates ranked by ``predicted`` (`recworld.numerics.metrics.dcg_at_k`),
-    keeping the ranked items in ``top[b]`` (``-1`` past the candidates)."""
-    select_top(predicted[b], candidates[b], top[b])
-    return listed_gain(b, gains, top)
+        best[j] = value
+        out[j] = i
 
 
 @njit(cache=True, inline="always")
-def listed_gain(b: int, gains: np.ndarray, top: np.ndarray) -> float:
+def _listed_gain(gains: np.ndarray, top: np.ndarray) -> float:
+    """DCG of the list ``top`` (``-1`` past its end) with ``gains`` (`recworld.numerics.metrics.dcg_at_k`)."""
     dcg = 0.0
-    for j in range(top.shape[1]):
-        if top[b, j] >= 0:
-            dcg += gains[b, top[b, j]] / math.log2(j + 2.0)
+    for j in range(len(top)):
+        if top[j] >= 0:
+            dcg += gains[top[j]] / math.log2(j + 2.0)
     return dcg
 
 
 @njit(cache=True)
-def ideal_gain(b: int, ideal_items: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> float:
+def _ideal_gain(ideal_items: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> float:
     """DCG of the best possible list: the first ``k`` candidates of the user's items by gain."""
     dcg, rank = 0.0, 0
-    for j in range(ideal_items.shape[1]):
-        item = ideal_items[b, j]
-        if rank < k and item >= 0 and candidates[b, item]:
-            dcg += gains[b, item] / math.log2(rank + 2.0)
+    for item in ideal_items:
+        if rank < k and item >= 0 and candidates[item]:
+            dcg += gains[item] / math.log2(rank + 2.0)
             rank += 1
     return dcg
 
 
 @njit(cache=True)
+def _score_candidates(
+    predicted: np.ndarray,
+    truth: np.ndarray,
+    gains: np.ndarray,
+    candidates: np.ndarray,
+    low: float,
+    high: float,
+    top: np.ndarray,
+    ideal_items: np.ndarray,
+) -> tuple[float, int]:
+    """One pass over a user's candidates: the error sum and count of the predictions, the
+    recommender's list ``top`` (by prediction) and, if ``ideal_items`` is not empty, the best list by
+    gain (``len(ideal_items)`` long)."""
+    total, count = 0.0, 0
+    for i in range(len(predicted)):
+        if candidates[i]:
+            total += _error(predicted[i], truth[i], low, high)
+            count += 1
+    select_top(predicted, candidates, top)
+    if len(ideal_items):
+        select_top(gains, candidates, ideal_items)
+    return total, count
+
+
+@njit(cache=True)
 def elicitation_start(
     index: np.ndarray,
+    member: np.ndarray,
+    rated: np.ndarray,
+    rated_only: bool,
+    prior_prediction: np.ndarray,
     predicted: np.ndarray,
     truth: np.ndarray,
     gains: np.ndarray,
@@ -750,18 +729,23 @@ def elicitation_start(
     low: float,
     high: float,
 ) -> None:
-    """The metrics of the users at ``index`` before any question (ideal list by gain, sorted)."""
+    """The users at ``index`` before any question: the candidates (the films the member did not rate
+    in the data, or, with ``rated_only``, those they rated), predictions with no answer (``prior_prediction``,
+    when it is not empty; else ``predicted`` holds a recommender's of your own) and the metrics.
+    ``truth``, ``gains`` and ``rated`` are the population's tables (row: ``member``)."""
     for b in index:
-        select_top(gains[b], candidates[b], ideal_items[b])
-        total, count = 0.0, 0
-        for i in range(predicted.shape[1]):
-            if candidates[b, i]:
-                total += _error(predicted[b, i], truth[b, i], low, high)
-                count += 1
+        m = member[b]
+        for i in range(candidates.shape[1]):
+            candidates[b, i] = rated[m, i] == rated_only
+        if len(prior_prediction):
+            predicted[b] = prior_prediction
+        total, count = _score_candidates(
+            predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], ideal_items[b]
+        )
         error_sum[b], n_candidates[b] = total, count
         mae[b] = total / max(count, 1)
-        ideal[b] = ideal_gain(b, ideal_items, gains, candidates, top.shape[1])
-        dcg = ranked_gain(b, predicted, gains, candidates, top)
+        ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], top.shape[1])
+        dcg = _listed_gain(gains[m], top[b])
         ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
 
 
@@ -771,6 +755,7 @@ def fold_in_answer(
     item: int,
     rating: float,
     design: np.ndarray,
+    design_t: np.ndarray,
     offset: np.ndarray,
     inverse: np.ndarray,
     rhs: np.ndarray,
@@ -778,7 +763,8 @@ def fold_in_answer(
 ) -> None:
     """Add one answer to user ``b``'s fold-in (`recworld.envs.recommender.FoldInRecommender`): a
     rank-one update of the posterior's inverse normal matrix (Sherman–Morrison) and the predictions
-    of every item from the new posterior mean."""
+    of every item from the new posterior mean (``design_t``: the design transposed, float32, so the
+    pass over items is one vectorised sweep per factor)."""
     d = design.shape[1]
     x = design[item]
     ax = inverse[b] @ x
@@ -788,12 +774,14 @@ def fold_in_answer(
         rhs[b, r] += x[r] * target
         for c in range(d):
             inverse[b, r, c] -= ax[r] * ax[c] / denominator
-    vector = inverse[b] @ rhs[b]
-    for i in range(design.shape[0]):
-        score = offset[i]
-        for r in range(d):
-            score += design[i, r] * vector[r]
-        predicted[b, i] = score
+    vector = (inverse[b] @ rhs[b]).astype(np.float32)
+    row = predicted[b]
+    for i in range(len(row)):
+        row[i] = offset[i]
+    for r in range(d):
+        weight = vector[r]
+        for i in range(len(row)):
+            row[i] += weight * design_t[r, i]
 
 
 @njit(cache=True)
@@ -804,10 +792,12 @@ def elicitation_metrics(
     changed: np.ndarray,
     fold_in: bool,
     design: np.ndarray,
+    design_t: np.ndarray,
     offset: np.ndarray,
     inverse: np.ndarray,
     rhs: np.ndarray,
     given: np.ndarray,
+    member: np.ndarray,
     predicted: np.ndarray,
     truth: np.ndarray,
     gains: np.ndarray,
@@ -829,33 +819,117 @@ def elicitation_metrics(
     error sum loses the asked film and the list is re-ranked only if the film was on it."""
     batch, k = actions.shape[0], top.shape[1]
     before = np.zeros(batch)
+    no_ideal = np.zeros(0, dtype=np.int64)
     for b in range(batch):
-        item = actions[b, 0]
+        item, m = actions[b, 0], member[b]
         was_candidate = candidates[b, item]
         if was_candidate:
             candidates[b, item] = False
-            error_sum[b] -= _error(predicted[b, item], truth[b, item], low, high)
+            error_sum[b] -= _error(predicted[b, item], truth[m, item], low, high)
             n_candidates[b] -= 1
         before[b] = error_sum[b] / max(n_candidates[b], 1)
-        if changed[b]:
-            if fold_in:
-                fold_in_answer(b, item, rating[b], design, offset, inverse, rhs, predicted)
-            else:
-                predicted[b] = given[b]
-            total = 0.0
-            for i in range(predicted.shape[1]):
-                if candidates[b, i]:
-                    total += _error(predicted[b, i], truth[b, i], low, high)
-            error_sum[b] = total
         on_list = False
         for j in range(k):
             on_list = on_list or top[b, j] == item
+        if changed[b]:
+            if fold_in:
+                fold_in_answer(b, item, rating[b], design, design_t, offset, inverse, rhs, predicted)
+            else:
+                predicted[b] = given[b]
+            error_sum[b], _ = _score_candidates(
+                predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], no_ideal
+            )
+        elif on_list:
+            select_top(predicted[b], candidates[b], top[b])
         if was_candidate:
-            ideal[b] = ideal_gain(b, ideal_items, gains, candidates, k)
-        if changed[b] or on_list:
-            dcg = ranked_gain(b, predicted, gains, candidates, top)
-        else:
-            dcg = listed_gain(b, gains, top)
+            ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], k)
         mae[b] = error_sum[b] / max(n_candidates[b], 1)
+        dcg = _listed_gain(gains[m], top[b])
         ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
     return before
+
+
+@njit(cache=True)
+def elicitation_finish(
+    actions: np.ndarray,
+    head: int,
+    answered: tuple,
+    changed: np.ndarray,
+    fold_in: bool,
+    given: np.ndarray,
+    metric_arguments: tuple,
+    ring: tuple,
+    features: np.ndarray,
+    t: np.ndarray,
+    horizon: int,
+    mae_reward: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """After the answers (``answered``: `elicitation_answers`' four arrays): the recommender's metrics
+    (`elicitation_metrics`; ``metric_arguments`` are its arguments from ``design`` on, ``given`` apart),
+    the reward, the history and the clock. Returns the rewards, terminated ``(B,)``, ``(4, B)`` info
+    rating (0 where unknown), expected_rating, ndcg and mae, and ``(2, B)`` known and repeats."""
+    knows, rating, expected, repeat = answered
+    batch = len(knows)
+    ndcg, mae = metric_arguments[15], metric_arguments[16]
+    ndcg_before = ndcg.copy()
+    # mypy cannot count the arguments in the starred tuples
+    before = elicitation_metrics(  # type: ignore[call-arg]
+        actions, knows, rating, changed, fold_in, *metric_arguments[:5], given, *metric_arguments[5:]
+    )
+    reward = before - mae if mae_reward else ndcg - ndcg_before
+    ratings = rating.reshape(batch, 1)
+    taken = knows.reshape(batch, 1)
+    record_batch(
+        head,
+        actions,
+        ratings,
+        taken,
+        np.ones((batch, 1), dtype=np.bool_),
+        taken,
+        features,
+        metric_arguments[17],
+        metric_arguments[18] - metric_arguments[17],
+        *ring,
+    )
+    terminated = np.zeros(batch, dtype=np.bool_)
+    floats = np.zeros((4, batch))
+    counts = np.zeros((2, batch), dtype=np.int64)
+    for b in range(batch):
+        t[b] += 1
+        terminated[b] = t[b] >= horizon
+        floats[0, b] = rating[b] if knows[b] else 0.0
+        floats[1, b], floats[2, b], floats[3, b] = expected[b], ndcg[b], mae[b]
+        counts[0, b], counts[1, b] = knows[b], repeat[b]
+    return reward, terminated, floats, counts
+
+
+@njit(cache=True)
+def elicitation_step(
+    actions: np.ndarray,
+    head: int,
+    answer_arguments: tuple,
+    metric_arguments: tuple,
+    ring: tuple,
+    features: np.ndarray,
+    t: np.ndarray,
+    horizon: int,
+    mae_reward: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A whole Elicitation step with the default fold-in recommender (one call: see
+    `elicitation_answers` and `elicitation_finish`)."""
+    answered = elicitation_answers(actions, *answer_arguments)
+    no_predictions = np.zeros((1, 1), dtype=np.float32)
+    return elicitation_finish(
+        actions,
+        head,
+        answered,
+        answered[0],
+        True,
+        no_predictions,
+        metric_arguments,
+        ring,
+        features,
+        t,
+        horizon,
+        mae_reward,
+    )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.compiled import elicitation_answers, elicitation_metrics, elicitation_start
+from recworld.envs.compiled import (
+    elicitation_answers,
+    elicitation_finish,
+    elicitation_start,
+    elicitation_step,
+)
 from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
 from recworld.envs.world import World
 from recworld.numerics.metrics import exp_gain
@@ -54,8 +59,10 @@ class ElicitationKernel(Kernel):
         self.answers = np.zeros((batch, budget), dtype=np.float32)
         self.known = np.zeros((batch, budget), dtype=bool)
         self.candidates = np.ones((batch, self.n_items), dtype=bool)  # the films the recommender is scored on
-        self.truth = np.zeros((batch, self.n_items), dtype=np.float32)
-        self.gains = np.zeros((batch, self.n_items), dtype=np.float32)
+        # the population's truth (expected ratings), their gains and who rated what in the data
+        self.truth = world.expected_ratings()
+        self.gains = exp_gain(self.truth, self.scale[0]).astype(np.float32)
+        self.rated_table = world.rated_mask(0, len(world.population))
         self.predicted = np.zeros((batch, self.n_items), dtype=np.float32)
         # The ideal list changes only when an asked item leaves the candidates, so the best
         # k + budget candidates by gain, sorted at reset, always contain it.
@@ -92,36 +99,39 @@ class ElicitationKernel(Kernel):
             rec = self.recommender
             assert isinstance(rec, FoldInRecommender)
             self.design, self.offset = rec.design.astype(np.float64), rec.offset.astype(np.float64)
+            self.design_t = np.ascontiguousarray(self.design.T, dtype=np.float32)
             d = self.design.shape[1]
             self.prior_inverse = np.linalg.inv(rec.prior.precision)
             self.prior_rhs = rec.prior.precision @ rec.prior.mean
             self.prior_prediction = (self.offset + self.design @ rec.prior.mean).astype(np.float32)
         else:
             self.design, self.offset, d = np.zeros((1, 1)), np.zeros(1), 1
+            self.design_t = np.zeros((1, 1), dtype=np.float32)
+            self.prior_prediction = np.zeros(0, dtype=np.float32)
         self.inverse = np.zeros((batch, d, d)) if self.fold_in else np.zeros((1, 1, 1))
         self.rhs = np.zeros((batch, d)) if self.fold_in else np.zeros((1, 1))
-        self.no_predictions = np.zeros((1, 1), dtype=np.float32)
+        self.arguments: tuple[tuple, tuple, tuple] | None = (
+            None  # the compiled step's, built at the first step
+        )
 
     def start(self, index: np.ndarray) -> None:
         self.asked[index], self.answers[index], self.known[index] = 0, 0.0, False
         self.table_rows[index] = self.user[index] if not self.in_python else self.member[index]
         if len(self.noise):
             self.sigma[index] = self.noise[self.user[index]]
-        # Scored on the films the user did not rate in the data (a world's truth is known for every
-        # film), or, on replay and its twin, on the films they rated and were not asked about.
-        self.candidates[index] = not self.rated
-        for b in index:  # at reset only
-            self.candidates[b, self.world.population_rated[self.member[b]]] = self.rated
-        self.truth[index] = self.world.expected_ratings()[self.member[index]]
-        self.gains[index] = exp_gain(self.truth[index], self.scale[0])
         if self.fold_in:
             self.inverse[index] = self.prior_inverse
             self.rhs[index] = self.prior_rhs
-            self.predicted[index] = self.prior_prediction
         else:
             self.predicted[index] = self._predict(index)
+        # Scored on the films the user did not rate in the data (a world's truth is known for every
+        # film), or, on replay and its twin, on the films they rated and were not asked about.
         elicitation_start(
             np.asarray(index, dtype=np.int64),
+            self.member,
+            self.rated_table,
+            self.rated,
+            self.prior_prediction,
             self.predicted,
             self.truth,
             self.gains,
@@ -146,13 +156,65 @@ class ElicitationKernel(Kernel):
         )
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        head = self.history.advance()[0]
         item = actions[:, 0]
+        if self.arguments is None:
+            self.arguments = self._step_arguments()
+        answer_arguments, metric_arguments, ring = self.arguments
         if self.in_python:  # a simulator of your own (or replay): its answers from Python
             sim = self.world.simulator
             self.awareness[:] = sim.awareness(self.user, item)
             self.probs[:, 0] = sim.rating_probabilities(self.user, sim.score(self.user, item))
-        knows, rating, expected, repeat = elicitation_answers(
-            actions,
+        features, mae_reward = self.world.item_features, self.reward == "mae"
+        if self.fold_in:
+            reward, terminated, floats, counts = elicitation_step(
+                actions,
+                head,
+                answer_arguments,
+                metric_arguments,
+                ring,
+                features,
+                self.t,
+                self.horizon,
+                mae_reward,
+            )
+        else:  # a recommender of your own sees every question (a "don't know" is an answer too)
+            answered = elicitation_answers(actions, *answer_arguments)
+            given = self._predict(self.rows).astype(np.float32)
+            everyone = np.ones(self.batch, dtype=bool)
+            reward, terminated, floats, counts = elicitation_finish(
+                actions,
+                head,
+                answered,
+                everyone,
+                False,
+                given,
+                metric_arguments,
+                ring,
+                features,
+                self.t,
+                self.horizon,
+                mae_reward,
+            )
+        if self.keep_log:
+            for b in range(self.batch):  # rendering only
+                answer = f"rated {floats[0, b]:g}" if counts[0, b] else "don't know"
+                self.log[b].append(f"  q{self.t[b]:>2}  {self.world.titles[item[b]][:60]:<60}  {answer}")
+        info = {
+            "known": counts[0],
+            "rating": floats[0],
+            "expected_rating": floats[1],
+            "ndcg": floats[2],
+            "mae": floats[3],
+            "repeats": counts[1],
+            "user": self.user.copy(),
+        }
+        return reward, terminated, np.zeros(self.batch, dtype=bool), info
+
+    def _step_arguments(self) -> tuple[tuple, tuple, tuple]:
+        """What the compiled step reads: arrays the kernel updates in place, so the tuples are built once."""
+        history = self.history
+        answer_arguments = (
             self.table_rows,
             self.table,
             self.sigma,
@@ -173,22 +235,13 @@ class ElicitationKernel(Kernel):
             self.answers,
             self.known,
         )
-        if self.fold_in:
-            changed, given = knows, self.no_predictions
-        else:  # a recommender of your own sees every question (a "don't know" is an answer too)
-            changed, given = np.ones(self.batch, dtype=bool), self._predict(self.rows).astype(np.float32)
-        ndcg_before = self.ndcg.copy()
-        before = elicitation_metrics(
-            actions,
-            knows,
-            rating,
-            changed,
-            self.fold_in,
+        metric_arguments = (
             self.design,
+            self.design_t,
             self.offset,
             self.inverse,
             self.rhs,
-            given,
+            self.member,
             self.predicted,
             self.truth,
             self.gains,
@@ -202,29 +255,15 @@ class ElicitationKernel(Kernel):
             self.mae,
             *self.scale,
         )
-        reward = before - self.mae if self.reward == "mae" else self.ndcg - ndcg_before
-        self.history.record(
-            item[:, None],
-            self.world.item_features,
-            rating[:, None],
-            knows[:, None],
-            np.ones((self.batch, 1), bool),
+        ring = (
+            history.items,
+            history.responses,
+            history.shown_sum,
+            history.rated_sum,
+            history.n_shown,
+            history.n_rated,
         )
-        if self.keep_log:
-            for b in range(self.batch):  # rendering only
-                answer = f"rated {rating[b]:g}" if knows[b] else "don't know"
-                self.log[b].append(f"  q{self.t[b] + 1:>2}  {self.world.titles[item[b]][:60]:<60}  {answer}")
-        self.t += 1
-        info = {
-            "known": knows.astype(np.int64),
-            "rating": np.where(knows, rating, 0.0),
-            "expected_rating": expected,
-            "ndcg": self.ndcg.copy(),
-            "mae": self.mae.copy(),
-            "repeats": repeat.astype(np.int64),
-            "user": self.user.copy(),
-        }
-        return reward, self.t >= self.horizon, np.zeros(self.batch, dtype=bool), info
+        return answer_arguments, metric_arguments, ring
 
 
 class ElicitationEnv(RecEnv):

@@ -74,11 +74,12 @@ class EngagementKernel(RecommendationKernel):
     def regret_lists(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """The best unseen items under today's dynamics: searched by the compiled step along each
         user's items by static score, or, for a simulator of your own, `best_unseen` in Python;
-        ``regret=False`` skips the search (and reports regret 0), for speed."""
+        ``regret=False`` skips the search (and reports regret 0), for speed. The compiled step reads
+        ``regret_mode`` 2 (the search), 3 (given) or 0 (none)."""
         if not self.compute_regret:
             return 0, self._no_lists, self._no_expected, self.member
         if self.probs_in_python:
-            self.best_given[:] = self.best_unseen()[1].sum(axis=1)
+            self.regret_in_python = True
             return 3, self._no_lists, self._no_expected, self.member
         return 2, self.world.score_order(), self._no_expected, self.member
 

@@ -1,9 +1,10 @@
 """Biased matrix factorisation fitted by alternating least squares, vectorised over users and items.
 
-``r_ui ~ mu + b_u + b_i + p_u . q_i``. Each half-step solves every user's (or item's) ridge problem at
-once: the normal matrices ``sum_i x_i x_i^T`` for all users come from one sparse-times-dense product
-of the rating mask with the per-item outer products, then one batched solve. The penalty on a user
-is ``reg * n_u`` (ALS-WR, Zhou et al. 2008), which needs no per-dataset retuning of its scale.
+``r_ui ~ mu + b_u + b_i + p_u . q_i``. Each half-step solves every user's (or item's) ridge problem:
+the ratings are grouped by user once per fit, and one compiled pass builds each user's normal
+equations ``sum_i x_i x_i^T``, ``sum_i r_ui x_i`` over the items they rated (in float64) and solves
+them by Cholesky, so no per-rating outer products are materialised. The penalty on a user is
+``reg * n_u`` (ALS-WR, Zhou et al. 2008), which needs no per-dataset retuning of its scale.
 
 Read as a Bayesian linear model (item side fixed), the same ridge gives each user's vector
 ``x_u = [b_u, p_u]`` a Gaussian posterior with covariance ``sigma_u^2 (X_u^T X_u + reg n_u I)^-1``;
@@ -18,7 +19,7 @@ from functools import cached_property
 from typing import Protocol
 
 import numpy as np
-import scipy.sparse as sp
+from numba import njit
 
 
 class Ratings(Protocol):
@@ -76,10 +77,8 @@ class FactorModel:
         and, per user, their mean variance over the items that user rated."""
         design = self.item_design()
         n_users, width = len(self.user_bias), design.shape[1]
-        pattern = _Pattern(users, items, n_users, len(design))
-        outer = (design[:, :, None] * design[:, None, :]).reshape(len(design), -1)
-        normal = (pattern.mask @ outer).reshape(n_users, width, width)
-        normal += (self.reg * np.maximum(pattern.counts, 1))[:, None, None] * np.eye(width)
+        pattern = _Pattern(users, items, n_users)
+        normal, _ = pattern.normal_equations(design, np.zeros(len(design)), self.reg)
         covariance = np.linalg.inv(normal) * (np.asarray(noise, dtype=np.float64) ** 2)[:, None, None]
         deviation = np.einsum(
             "ujk,uk->uj", np.linalg.cholesky(covariance), rng.standard_normal((n_users, width))
@@ -173,15 +172,15 @@ def fit_als(
     """Alternating least squares for biased MF on explicit ratings."""
     ratings = np.asarray(ratings, dtype=np.float64)
     mu = float(ratings.mean())
-    by_user = _Pattern(users, items, n_users, n_items)
-    by_item = _Pattern(items, users, n_items, n_users)
+    by_user = _Pattern(users, items, n_users, ratings - mu)
+    by_item = _Pattern(items, users, n_items, ratings - mu)
     p = np.zeros((n_users, rank))
     q = rng.normal(0.0, 0.1, size=(n_items, rank))
     b_user = np.zeros(n_users)
     b_item = np.zeros(n_items)
     for _ in range(n_iter):
-        b_user, p = by_user.ridge(ratings - mu - b_item[items], q, reg)
-        b_item, q = by_item.ridge(ratings - mu - b_user[users], p, reg)
+        b_user, p = by_user.ridge(b_item, q, reg)
+        b_item, q = by_item.ridge(b_user, p, reg)
     return FactorModel(mu, b_user, b_item, p, q, reg)
 
 
@@ -207,27 +206,132 @@ def fit_als_on(
 
 
 class _Pattern:
-    """The sparsity pattern of the ratings seen from one side (rows: users or items), built once."""
+    """The ratings grouped by row (users or items), built once per fit: row ``r``'s ratings are
+    ``order[indptr[r]:indptr[r + 1]]``, with their columns ``cols`` and ``values`` (zero if not given)
+    over the same range."""
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> None:
-        self.order = np.lexsort((cols, rows))
-        self.counts = np.bincount(rows, minlength=n_rows)
-        indptr = np.concatenate([[0], np.cumsum(self.counts)])
-        self.shape = (n_rows, n_cols)
-        self.structure = (cols[self.order], indptr)
-        self.mask = sp.csr_matrix((np.ones(len(rows)), *self.structure), shape=self.shape)
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, n_rows: int, values: np.ndarray | None = None):
+        self.order, self.indptr = _group_rows(np.asarray(rows, dtype=np.int64), n_rows)
+        self.cols = np.asarray(cols, dtype=np.int64)[self.order]
+        self.values = (
+            np.zeros(len(rows)) if values is None else np.asarray(values, dtype=np.float64)[self.order]
+        )
+        self.counts = np.diff(self.indptr)
 
-    def ridge(self, targets: np.ndarray, other: np.ndarray, reg: float) -> tuple[np.ndarray, np.ndarray]:
-        """Solve every row's ridge problem on design ``[1, other_j]`` over its observed columns;
-        return the intercepts and the coefficients."""
-        n_rows, rank = self.shape[0], other.shape[1]
-        design = np.column_stack([np.ones(len(other)), other])  # (n_cols, rank + 1)
-        outer = (design[:, :, None] * design[:, None, :]).reshape(len(other), -1)
-        normal = (self.mask @ outer).reshape(n_rows, rank + 1, rank + 1)
-        normal += (reg * np.maximum(self.counts, 1))[:, None, None] * np.eye(rank + 1)
-        weighted = sp.csr_matrix((targets[self.order], *self.structure), shape=self.shape)
-        solution = np.linalg.solve(normal, (weighted @ design)[..., None])[..., 0]
-        return solution[:, 0], solution[:, 1:]
+    def normal_equations(
+        self, design: np.ndarray, offset: np.ndarray, reg: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's penalised normal matrix ``X^T X + reg * max(n, 1) I`` and right-hand side
+        ``X^T y``, with ``X = design[cols]`` and targets ``y = values - offset[cols]``."""
+        design = np.ascontiguousarray(design, dtype=np.float64)
+        offset = np.asarray(offset, dtype=np.float64)
+        return _normal_equations(self.indptr, self.cols, self.values, design, offset, float(reg))
+
+    def ridge(self, offset: np.ndarray, other: np.ndarray, reg: float) -> tuple[np.ndarray, np.ndarray]:
+        """Solve every row's ridge problem, targets ``values - offset[col]`` on design ``[1, other[col]]``
+        over its observed columns; return the intercepts and the coefficients."""
+        normal, rhs = self.normal_equations(np.column_stack([np.ones(len(other)), other]), offset, reg)
+        failed = _cholesky_solve(normal, rhs)
+        if failed >= 0:
+            raise np.linalg.LinAlgError(
+                f"row {failed}'s normal matrix is not positive definite (reg = {reg}); use reg > 0"
+            )
+        return rhs[:, 0], rhs[:, 1:]
+
+
+#: numba's float flags for the compiled loops: reassociating their sums lets them vectorise, and
+#: changes only the sums' rounding
+_SUMS = {"reassoc", "contract"}
+
+
+@njit(cache=True)
+def _group_rows(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stable counting sort by row: the permutation that groups ``rows``, and each group's bounds."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for row in rows:
+        indptr[row + 1] += 1
+    for row in range(n_rows):
+        indptr[row + 1] += indptr[row]
+    fill = indptr[:-1].copy()
+    order = np.empty(len(rows), dtype=np.int64)
+    for n in range(len(rows)):
+        order[fill[rows[n]]] = n
+        fill[rows[n]] += 1
+    return order, indptr
+
+
+@njit(cache=True, fastmath=_SUMS)
+def _normal_equations(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    design: np.ndarray,
+    offset: np.ndarray,
+    reg: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_Pattern.normal_equations`, one row at a time: the row's regressors are gathered transposed
+    (``(width, n)``), so that every entry of ``X^T X`` is a contiguous dot product."""
+    n_rows, width = len(indptr) - 1, design.shape[1]
+    normal = np.zeros((n_rows, width, width))
+    rhs = np.zeros((n_rows, width))
+    longest = 0
+    for row in range(n_rows):
+        longest = max(longest, indptr[row + 1] - indptr[row])
+    gathered, targets = np.empty((width, longest)), np.empty(longest)
+    for row in range(n_rows):
+        start, n = indptr[row], indptr[row + 1] - indptr[row]
+        for m in range(n):
+            col = cols[start + m]
+            targets[m] = values[start + m] - offset[col]
+            for k in range(width):
+                gathered[k, m] = design[col, k]
+        for k in range(width):
+            total = 0.0
+            for m in range(n):
+                total += targets[m] * gathered[k, m]
+            rhs[row, k] = total
+            for j in range(k + 1):
+                total = 0.0
+                for m in range(n):
+                    total += gathered[k, m] * gathered[j, m]
+                normal[row, k, j] = total
+                normal[row, j, k] = total
+        for k in range(width):
+            normal[row, k, k] += reg * max(n, 1)
+    return normal, rhs
+
+
+@njit(cache=True, fastmath=_SUMS, error_model="numpy")
+def _cholesky_solve(normal: np.ndarray, rhs: np.ndarray) -> int:
+    """Solve ``normal[r] x = rhs[r]`` for every row in place (``rhs`` becomes ``x``; the lower triangle
+    of ``normal`` its Cholesky factor). Returns the first row whose matrix is not positive definite,
+    or -1."""
+    width = rhs.shape[1]
+    for row in range(len(rhs)):
+        a, b = normal[row], rhs[row]
+        for k in range(width):
+            pivot = a[k, k]
+            for j in range(k):
+                pivot -= a[k, j] * a[k, j]
+            if not pivot > 0.0:
+                return row
+            a[k, k] = np.sqrt(pivot)
+            for i in range(k + 1, width):
+                value = a[i, k]
+                for j in range(k):
+                    value -= a[i, j] * a[k, j]
+                a[i, k] = value / a[k, k]
+        for k in range(width):
+            value = b[k]
+            for j in range(k):
+                value -= a[k, j] * b[j]
+            b[k] = value / a[k, k]
+        for k in range(width - 1, -1, -1):
+            value = b[k]
+            for j in range(k + 1, width):
+                value -= a[j, k] * b[j]
+            b[k] = value / a[k, k]
+    return -1
 
 
 def item_means(items: np.ndarray, ratings: np.ndarray, n_items: int, prior_count: float = 5.0) -> np.ndarray:
