@@ -23,6 +23,7 @@ import numpy as np
 from recworld.agents.base import Agent, AgentError, Responses, top_allowed
 from recworld.envs.context import EnvContext
 from recworld.numerics.factorization import fit_als_on
+from recworld.numerics.online import add_observations, upper_bounds
 
 
 def training_signal(context: EnvContext) -> tuple[np.ndarray, np.ndarray]:
@@ -192,25 +193,36 @@ class LinearBandit(Agent):
                 targets=signal,
             )
             vectors = model.item_factors
-        self.x = np.column_stack([np.ones(context.n_items), vectors])  # a user bias, then the features
+        self.x = np.ascontiguousarray(np.column_stack([np.ones(context.n_items), vectors]))  # bias, features
+        self.x_t = np.ascontiguousarray(self.x.T, dtype=np.float32)
         dim = self.x.shape[1]
-        self.precision = np.zeros((self.batch, dim, dim))
+        self.covariance = np.zeros((self.batch, dim, dim))  # the posterior's, up to the noise
         self.moment = np.zeros((self.batch, dim))
+        self.variances = np.zeros((0, 0), dtype=np.float32)  # each item's x^T covariance x, if kept
 
     def begin(self, index: np.ndarray) -> None:
-        self.precision[index] = self.reg * np.eye(self.x.shape[1])
+        self.covariance[index] = np.eye(self.x.shape[1]) / self.reg
         self.moment[index] = 0.0
+        if len(self.variances):
+            self.variances[index] = (self.x**2).sum(axis=1) / self.reg
 
     def update(self, responses: Responses) -> None:
-        x = self.x[responses.items]  # (n, S, D)
+        """One rank-one update of each user's posterior per response (`recworld.numerics.online`)."""
         residual = responses.signal - self.offset[responses.items]
-        self.precision[responses.users] += np.einsum("nsd,nse->nde", x, x)
-        self.moment[responses.users] += np.einsum("nsd,ns->nd", x, residual)
+        add_observations(
+            self.covariance,
+            self.moment,
+            np.asarray(responses.users, dtype=np.int64),
+            self.x,
+            np.asarray(responses.items, dtype=np.int64),
+            np.asarray(residual, dtype=np.float64),
+            self.variances,
+            self.x_t,
+        )
 
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
         """Each user's posterior mean ``(B, D)`` and covariance (up to the noise) ``(B, D, D)``."""
-        covariance = np.linalg.inv(self.precision)
-        return np.einsum("bde,be->bd", covariance, self.moment), covariance
+        return np.einsum("bde,be->bd", self.covariance, self.moment), self.covariance
 
 
 class LinUCBAgent(LinearBandit):
@@ -218,12 +230,25 @@ class LinUCBAgent(LinearBandit):
 
     name = "linucb"
 
+    def prepare(self, context: EnvContext) -> None:
+        super().prepare(context)
+        self.variances = np.zeros((self.batch, context.n_items), dtype=np.float32)  # kept by `update`
+
     def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
         assert self.context is not None
-        mean, covariance = self.posterior()
-        width = np.sqrt(np.einsum("id,bde,ie->bi", self.x, covariance, self.x, optimize=True))
-        scores = self.offset + mean @ self.x.T + self.alpha * self.noise * width
-        return top_allowed(scores, allowed, self.context.slate_size)
+        chosen = np.empty((self.batch, self.context.slate_size), dtype=np.int64)
+        width = float(self.alpha * self.noise)
+        upper_bounds(
+            self.covariance,
+            self.moment,
+            self.x_t,
+            self.offset.astype(np.float32),
+            self.variances,
+            width,
+            allowed,
+            chosen,
+        )
+        return np.maximum(chosen, 0)  # as `top_allowed`: item 0 where nothing is allowed
 
 
 class LinThompsonAgent(LinearBandit):

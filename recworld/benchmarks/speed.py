@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from recworld.data import load
+from recworld.data.errors import DataError
 from recworld.simulators import FAMILIES, Simulator, fit_simulator
 
 SECTIONS = ("simulators", "envs", "agents", "meta")
@@ -78,13 +79,60 @@ def _response_speed(
     return {label: 1e6 * _best_seconds(call, repeats) / n_users for label, call in calls.items()}
 
 
+#: the speed goals, checked by `format_speed`: steps/s of every single environment, user-steps/s of
+#: the vector environments at 1,024 users, LinUCB's batched decisions/s
+SINGLE_GOAL = 50_000
+VECTOR_GOALS = {
+    "recworld/ColdStart-v0": 5_000_000,
+    "recworld/Engagement-v0": 5_000_000,
+    "recworld/Elicitation-v0": 1_000_000,
+}
+LINUCB_GOAL = 100_000
+
+
+def bare_step_speed(
+    n_users: int, steps: int, *, n_items: int = 1682, rank: int = 20, window: int = 5, seed: int = 0
+) -> float:
+    """User-steps per second of a bare latent-factor user in numpy, the yardstick of the environments:
+    score the recommended item, add noise and round to a rating, drift the user's vector toward it,
+    write the item into a history ring. Nothing else (no observation, no checks, no info)."""
+    rng = np.random.default_rng(seed)
+    users = rng.standard_normal((n_users, rank)).astype(np.float32)
+    items = rng.standard_normal((n_items, rank)).astype(np.float32) / np.sqrt(rank)
+    actions = rng.integers(0, n_items, (steps, n_users))
+    noise = rng.standard_normal((steps, n_users)).astype(np.float32)
+    history = np.zeros((n_users, window), dtype=np.int64)
+
+    def step(t: int) -> None:
+        chosen = items[actions[t]]
+        score = 3.5 + np.einsum("br,br->b", users, chosen)
+        rating = np.clip(np.rint(score + noise[t]), 1.0, 5.0)
+        users[...] += 0.01 * (rating - score)[:, None] * chosen
+        history[:, t % window] = actions[t]
+
+    step(0)  # warm-up
+    started = time.perf_counter()
+    for t in range(steps):
+        step(t)
+    return steps * n_users / (time.perf_counter() - started)
+
+
 def env_speed(
-    dataset: str = "movielens-100k", *, num_envs: int = 1024, single_steps: int = 5000, vector_steps: int = 40
+    dataset: str = "movielens-100k",
+    *,
+    num_envs: int = 1024,
+    single_steps: int = 20_000,
+    vector_steps: int = 100,
+    memory_users: tuple[int, ...] = (1024, 65_536),
 ) -> dict[str, Any]:
-    """Steps per second of each registered environment on ``dataset``, single and natively vectorised."""
+    """Steps per second of every registered environment on ``dataset`` through ``gymnasium.make`` with
+    its default wrappers (random actions drawn beforehand, resets included), user-steps per second of
+    the native vector environments at ``num_envs`` users, the bare kernel (`bare_step_speed`) timed in
+    the same run, the ratios to it, and the vector environments' peak memory at ``memory_users`` users
+    (each measured in a fresh process)."""
     import gymnasium as gym
 
-    from recworld.envs import ENV_IDS
+    from recworld.envs import ENV_IDS, REPLAY_IDS
 
     variants: dict[str, dict[str, Any]] = {env_id: {} for env_id in ENV_IDS}
     variants["recworld/Engagement-v0 (regret=False)"] = {"regret": False}
@@ -92,33 +140,103 @@ def env_speed(
     vector: dict[str, float] = {}
     for label, kwargs in variants.items():
         env_id = label.split(" ")[0]
-        rng = np.random.default_rng(0)
         env = gym.make(env_id, dataset=dataset, **kwargs)
-        env.reset(seed=0)
-        n_items = env.unwrapped.kernel.n_items  # type: ignore[attr-defined]
-        actions = rng.integers(0, n_items, single_steps)
-        started = time.perf_counter()
-        for action in actions:
-            _, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                env.reset()
-        single[label] = single_steps / (time.perf_counter() - started)
+        single[label] = _single_speed(env, single_steps)
         venv = gym.make_vec(
             env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", dataset=dataset, **kwargs
         )
         venv.reset(seed=0)
-        batches = rng.integers(0, n_items, (vector_steps, num_envs))
+        n_items = venv.unwrapped.kernel.n_items
+        batches = np.random.default_rng(0).integers(0, n_items, (vector_steps, num_envs))
         venv.step(batches[0])  # warm-up
         started = time.perf_counter()
         for batch in batches:
             venv.step(batch)
         vector[label] = vector_steps * num_envs / (time.perf_counter() - started)
+    for env_id in REPLAY_IDS:  # logged data, not a dataset's ratings: single environment only
+        try:
+            single[env_id] = _single_speed(gym.make(env_id), single_steps)
+        except DataError as err:  # its data is not fetched: say so, time the rest
+            single[env_id] = float("nan")
+            print(f"{env_id}: not timed ({err})")
+    bare = {"single": bare_step_speed(1, single_steps), "vector": bare_step_speed(num_envs, vector_steps)}
     return {
         "env_dataset": dataset,
         "num_envs": num_envs,
         "single_env_steps_per_s": single,
         "vector_user_steps_per_s": vector,
+        "bare_kernel": {"single_steps_per_s": bare["single"], "vector_user_steps_per_s": bare["vector"]},
+        "ratio_to_bare": {
+            "single": {label: rate / bare["single"] for label, rate in single.items()},
+            "vector": {label: rate / bare["vector"] for label, rate in vector.items()},
+        },
+        "peak_memory_mb": {
+            env_id: {str(n): env_memory(env_id, n, dataset) for n in memory_users} for env_id in ENV_IDS
+        },
     }
+
+
+def _single_speed(env: Any, steps: int) -> float:
+    env.reset(seed=0)
+    space = env.action_space
+    if isinstance(getattr(space, "n", None), int | np.integer):
+        actions: list[Any] = np.random.default_rng(0).integers(0, int(space.n), steps).tolist()
+    else:
+        space.seed(0)
+        actions = [space.sample() for _ in range(steps)]
+    env.step(actions[0])  # warm-up (compiled code loads, lists are built)
+    env.reset(seed=1)
+    started = time.perf_counter()
+    for action in actions:
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - started)
+
+
+_MEMORY_PROBE = """
+import json, sys
+import gymnasium as gym
+import numpy as np
+import recworld
+
+def kilobytes(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field))
+
+env_id, n, dataset = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+probe = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", dataset=dataset)
+probe.reset(seed=0)
+probe.step(np.zeros(1, dtype=np.int64))
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")  # the peak resident set starts again from here
+before = kilobytes("VmRSS")
+env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", dataset=dataset)
+env.reset(seed=0)
+rng = np.random.default_rng(0)
+for _ in range(3):
+    env.step(rng.integers(0, env.unwrapped.kernel.n_items, n))
+print(json.dumps((kilobytes("VmHWM") - before) / 1024))
+"""
+
+
+def env_memory(env_id: str, n_users: int, dataset: str = "movielens-100k") -> float:
+    """Peak memory (MB) that a vector environment of ``n_users`` users adds to a process in which its
+    world is already built: in a fresh Python process, the peak resident set over making it, resetting
+    it and three steps, minus the resident set before (Linux: the peak is reset through
+    ``/proc/self/clear_refs``)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, env_id, str(n_users), dataset],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {env_id} at {n_users} users failed: {done.stderr.strip()[-500:]}")
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def agent_speed(dataset: str = "movielens-100k", *, num_envs: int = 1024, steps: int = 5) -> dict[str, float]:
@@ -173,15 +291,15 @@ def format_speed(results: dict[str, Any]) -> str:
             per_user = ", ".join(f"{k} {v:.2f}" for k, v in figures["microseconds_per_user"].items())
             lines.append(f"  {name}: fit {figures['fit_seconds']:.2f} s; µs per user: {per_user}")
     if "single_env_steps_per_s" in results:
-        lines.append(f"environments on {results['env_dataset']} (vector: {results['num_envs']} users):")
-        for label, single in results["single_env_steps_per_s"].items():
-            vector = results["vector_user_steps_per_s"][label]
-            lines.append(f"  {label}: single {single:,.0f} steps/s; vector {vector:,.0f} user-steps/s")
+        lines.extend(_format_envs(results))
     if "agent_decisions_per_s" in results:
         shown = ", ".join(f"{k} {v:,.0f}" for k, v in results["agent_decisions_per_s"].items())
         lines.append(
             f"agents, decisions/s over the whole catalog for 1024 users (env step included): {shown}"
         )
+        linucb = results["agent_decisions_per_s"].get("linucb")
+        if linucb is not None:
+            lines.append(f"  linucb goal {LINUCB_GOAL:,}: {_verdict(linucb, LINUCB_GOAL)}")
     if "meta" in results:
         meta, adapt = results["meta"], results["meta"]["adaptation"]
         lines.append(
@@ -191,3 +309,32 @@ def format_speed(results: dict[str, Any]) -> str:
             f"score all items {1000 * adapt['predict_all_items_seconds']:.1f} ms"
         )
     return "\n".join(lines)
+
+
+def _verdict(value: float, goal: float) -> str:
+    return "met" if value >= goal else f"NOT met ({value / goal:.0%} of it)"
+
+
+def _format_envs(results: dict[str, Any]) -> list[str]:
+    bare, ratios = results["bare_kernel"], results["ratio_to_bare"]
+    lines = [
+        f"environments on {results['env_dataset']} (vector: {results['num_envs']} users); bare kernel "
+        f"{bare['single_steps_per_s']:,.0f} steps/s single, "
+        f"{bare['vector_user_steps_per_s']:,.0f} user-steps/s vector"
+    ]
+    single_goal = SINGLE_GOAL
+    for label, single in results["single_env_steps_per_s"].items():
+        line = (
+            f"  {label}: single {single:,.0f} steps/s (x{ratios['single'][label]:.2f} bare; goal "
+            f"{single_goal:,}: {_verdict(single, single_goal)})"
+        )
+        if label in results["vector_user_steps_per_s"]:
+            vector = results["vector_user_steps_per_s"][label]
+            goal = VECTOR_GOALS.get(label.split(" ")[0], 0)
+            line += f"; vector {vector:,.0f} user-steps/s (x{ratios['vector'][label]:.2f} bare"
+            line += f"; goal {goal:,}: {_verdict(vector, goal)})" if goal else ")"
+        lines.append(line)
+    for env_id, peaks in results.get("peak_memory_mb", {}).items():
+        shown = ", ".join(f"{int(n):,} users {mb:,.0f} MB" for n, mb in peaks.items())
+        lines.append(f"  {env_id} peak memory added: {shown}")
+    return lines

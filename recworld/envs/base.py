@@ -348,7 +348,9 @@ class RecVectorEnv(gym.vector.VectorEnv):
     ended it, returning the new episode's first observation, with the final one in
     ``info["final_obs"]`` and the step's info in ``info["final_info"]`` (Gymnasium's same-step
     convention, and stable-baselines3's ``VecEnv`` one).
-    ``reset(options={"members": m})`` picks the users (positions in the population) instead of
+    ``backend="torch"`` with ``device="cuda"`` (ColdStart and Engagement) keeps the users on a GPU
+    (`recworld.envs.torch_backend`). ``reset(options={"members": m})`` picks the users (positions in the
+    population) instead of
     drawing them. A seed of ``None`` (for all, or one sub-environment in a list) plays that
     sub-environment's next episode, as Gymnasium's ``reset(seed=None)`` continues its generator.
     """
@@ -356,13 +358,27 @@ class RecVectorEnv(gym.vector.VectorEnv):
     metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
     kernel_class: ClassVar[type[Kernel]]
 
+    def __new__(cls, num_envs: int = 1, *args: Any, backend: str = "numpy", **options: Any) -> Any:
+        """``backend="torch"`` (with ``device=``) builds `recworld.envs.torch_backend.TorchVectorEnv`."""
+        if backend == "torch":
+            from recworld.envs.torch_backend import TorchVectorEnv
+
+            return TorchVectorEnv(cls.kernel_class, num_envs, *args, **options)
+        if backend != "numpy":
+            raise ValueError(f"backend={backend!r} is not one of numpy, torch")
+        return super().__new__(cls)
+
     def __init__(
         self,
         num_envs: int = 1,
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        backend: str = "numpy",
+        device: Any = None,
         **options: Any,
     ) -> None:
+        if device is not None:
+            raise ValueError(f"device={device!r} needs backend='torch' (the numpy backend runs on the CPU)")
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         modes: dict[Any, AutoresetMode] = {m: m for m in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)}

@@ -19,6 +19,8 @@ import numpy as np
 from numba import njit
 
 from recworld.numerics.counter import uniform
+from recworld.numerics.metrics import select_top
+from recworld.numerics.online import add_observation
 
 #: choice models with a compiled form (`recworld.simulators.choice`)
 CHOICE_KINDS = {"MultinomialLogit": 0, "Cascade": 1, "PositionBased": 2}
@@ -641,27 +643,6 @@ def _error(predicted: float, truth: float, low: float, high: float) -> float:
     return abs(min(max(predicted, low), high) - truth)
 
 
-@njit(cache=True)
-def select_top(values: np.ndarray, allowed: np.ndarray, out: np.ndarray) -> None:
-    """The ``len(out)`` allowed entries of ``values`` with the highest values, best first, into ``out``
-    (``-1`` past the allowed ones): one pass, each entry inserted into a sorted short list (written
-    out here: a call per entry would cost more than the pass)."""
-    m = len(out)
-    best = np.full(m, -np.inf)
-    out[:] = -1
-    for i in range(len(values)):
-        value = values[i]
-        if not allowed[i] or (out[m - 1] >= 0 and value <= best[m - 1]):
-            continue
-        j = m - 1
-        while j > 0 and (out[j - 1] < 0 or best[j - 1] < value):
-            best[j] = best[j - 1]
-            out[j] = out[j - 1]
-            j -= 1
-        best[j] = value
-        out[j] = i
-
-
 @njit(cache=True, inline="always")
 def _listed_gain(gains: np.ndarray, top: np.ndarray) -> float:
     """DCG of the list ``top`` (``-1`` past its end) with ``gains`` (`recworld.numerics.metrics.dcg_at_k`)."""
@@ -762,18 +743,11 @@ def fold_in_answer(
     predicted: np.ndarray,
 ) -> None:
     """Add one answer to user ``b``'s fold-in (`recworld.envs.recommender.FoldInRecommender`): a
-    rank-one update of the posterior's inverse normal matrix (Sherman–Morrison) and the predictions
+    rank-one update of the posterior (`recworld.numerics.online.add_observation`) and the predictions
     of every item from the new posterior mean (``design_t``: the design transposed, float32, so the
     pass over items is one vectorised sweep per factor)."""
     d = design.shape[1]
-    x = design[item]
-    ax = inverse[b] @ x
-    denominator = 1.0 + x @ ax
-    target = rating - offset[item]
-    for r in range(d):
-        rhs[b, r] += x[r] * target
-        for c in range(d):
-            inverse[b, r, c] -= ax[r] * ax[c] / denominator
+    add_observation(inverse, rhs, b, design[item], rating - offset[item])
     vector = (inverse[b] @ rhs[b]).astype(np.float32)
     row = predicted[b]
     for i in range(len(row)):

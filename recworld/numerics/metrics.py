@@ -7,6 +7,7 @@ call scores a whole batch of users with different numbers of items.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def dcg_at_k(scores: np.ndarray, gains: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
@@ -39,3 +40,24 @@ def masked_mae(prediction: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> 
 
 def rmse(prediction: np.ndarray, truth: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(truth)) ** 2)))
+
+
+@njit(cache=True)
+def select_top(values: np.ndarray, allowed: np.ndarray, out: np.ndarray) -> None:
+    """The ``len(out)`` allowed entries of ``values`` with the highest values, best first, into ``out``
+    (``-1`` past the allowed ones): one pass, each entry inserted into a sorted short list (written
+    out here: a call per entry would cost more than the pass)."""
+    m = len(out)
+    best = np.full(m, -np.inf)
+    out[:] = -1
+    for i in range(len(values)):
+        value = values[i]
+        if not allowed[i] or (out[m - 1] >= 0 and value <= best[m - 1]):
+            continue
+        j = m - 1
+        while j > 0 and (out[j - 1] < 0 or best[j - 1] < value):
+            best[j] = best[j - 1]
+            out[j] = out[j - 1]
+            j -= 1
+        best[j] = value
+        out[j] = i

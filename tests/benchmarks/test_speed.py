@@ -1,16 +1,29 @@
-"""`recworld bench speed` measures the environments on the dataset it is given."""
+"""`recworld bench speed` measures the environments on the dataset it is given, beside a bare kernel."""
 
 import pytest
 
-from recworld.benchmarks.speed import env_speed, format_speed
+from recworld.benchmarks.speed import VECTOR_GOALS, bare_step_speed, env_speed, format_speed
 
 pytestmark = pytest.mark.realdata
 
 
 def test_environment_speed_names_its_dataset_and_covers_every_environment():
-    results = env_speed("movielens-100k", num_envs=4, single_steps=20, vector_steps=2)
+    results = env_speed("movielens-100k", num_envs=4, single_steps=20, vector_steps=2, memory_users=(8,))
     assert results["env_dataset"] == "movielens-100k" and results["num_envs"] == 4
-    assert set(results["single_env_steps_per_s"]) == set(results["vector_user_steps_per_s"])
+    assert set(results["vector_user_steps_per_s"]) <= set(results["single_env_steps_per_s"])
+    assert "recworld/OBD-Replay-v0" in results["single_env_steps_per_s"]  # every registered id
     assert all(rate > 0 for rate in results["single_env_steps_per_s"].values())
+    bare = results["bare_kernel"]
+    for label, rate in results["vector_user_steps_per_s"].items():
+        ratio = results["ratio_to_bare"]["vector"][label]
+        assert ratio == pytest.approx(rate / bare["vector_user_steps_per_s"])
+    assert set(results["peak_memory_mb"]) == set(VECTOR_GOALS)
+    assert all(mb >= 0 for peaks in results["peak_memory_mb"].values() for mb in peaks.values())
     text = format_speed({"machine": "test", **results})
-    assert "environments on movielens-100k (vector: 4 users)" in text
+    assert "environments on movielens-100k (vector: 4 users); bare kernel" in text
+    assert "goal 5,000,000" in text and "peak memory added: 8 users" in text
+
+
+def test_the_bare_kernel_scales_with_the_batch():
+    """The yardstick itself: a batched numpy step serves many users for little more than one."""
+    assert bare_step_speed(256, 20) > 10 * bare_step_speed(1, 20)

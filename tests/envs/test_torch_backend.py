@@ -1,0 +1,96 @@
+"""backend="torch": the same streams as the numpy backend, the same environment in distribution (on CPU)."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+import recworld  # noqa: F401 - registers the environments
+from recworld.envs.torch_backend import counter_uniforms, stream_keys
+from recworld.numerics import counter
+
+
+def test_counter_streams_are_the_numpy_ones_bit_for_bit():
+    seeds, streams = np.array([0, 1, 7, 2**62]), np.array([0, 5, 2**33, 1])
+    keys = counter.stream_keys(counter.seed_words(seeds), streams.astype(np.uint64))
+    ours = stream_keys(torch.tensor(seeds), torch.tensor(streams))
+    np.testing.assert_array_equal(ours.numpy(), keys.view(np.int64))
+    steps = np.array([0, 9, 99, counter.RESET_STEP])
+    np.testing.assert_array_equal(
+        counter_uniforms(ours, torch.tensor(steps), 5).numpy(), counter.uniforms(keys, steps, 5)
+    )
+
+
+def rollout(env_id, backend, kwargs, users=1024, steps=40):
+    env = gym.make_vec(
+        env_id, num_envs=users, vectorization_mode="vector_entry_point", backend=backend, **kwargs
+    )
+    obs, _ = env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    shape = (users,) if "slate_size" not in kwargs else (users, kwargs["slate_size"])
+    rewards, infos = [], []
+    for _ in range(steps):
+        obs, reward, _, _, info = env.step(rng.integers(0, 1682, shape))
+        rewards.append(np.asarray(reward))
+        infos.append({key: np.asarray(value) for key, value in info.items()})
+    return env, obs, np.stack(rewards), infos
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("recworld/ColdStart-v0", {}),
+        ("recworld/ColdStart-v0", {"slate_size": 3, "choice_model": "cascade", "reward": "click"}),
+        ("recworld/Engagement-v0", {}),
+    ],
+)
+def test_the_torch_backend_agrees_with_numpy_in_distribution(env_id, kwargs):
+    torch.set_num_threads(1)  # small tensors: threads only wait for each other on a busy machine
+    numpy_env, numpy_obs, numpy_rewards, numpy_infos = rollout(env_id, "numpy", kwargs)
+    torch_env, torch_obs, torch_rewards, torch_infos = rollout(env_id, "torch", kwargs)
+    assert torch_env.single_observation_space == numpy_env.single_observation_space
+    assert torch_env.single_action_space == numpy_env.single_action_space
+    assert set(torch_infos[-1]) == set(numpy_infos[-1])
+    assert set(torch_obs) == set(numpy_obs)
+    for key in numpy_obs:
+        assert tuple(torch_obs[key].shape) == numpy_obs[key].shape
+        assert torch_obs[key].dtype == torch.float32
+    # the same streams: the same users, and returns equal in distribution
+    np.testing.assert_array_equal(torch_infos[0]["user"], numpy_infos[0]["user"])
+    numpy_returns, torch_returns = numpy_rewards.sum(0), torch_rewards.sum(0)
+    assert abs(numpy_returns.mean() - torch_returns.mean()) < 0.02 * max(1.0, abs(numpy_returns.mean()))
+    assert stats.ks_2samp(numpy_returns, torch_returns).pvalue > 0.01
+    for key in ("expected_rating", "regret"):
+        a = np.concatenate([info[key] for info in numpy_infos])
+        b = np.concatenate([info[key] for info in torch_infos])
+        assert abs(a.mean() - b.mean()) < 0.01 * max(1.0, abs(a.mean())), key
+
+
+def test_the_torch_backend_says_what_it_does_not_do():
+    with pytest.raises(ValueError, match="backend='numpy' only"):
+        gym.make_vec(
+            "recworld/Elicitation-v0", num_envs=2, vectorization_mode="vector_entry_point", backend="torch"
+        )
+    with pytest.raises(ValueError, match="needs backend='torch'"):
+        gym.make_vec(
+            "recworld/ColdStart-v0", num_envs=2, vectorization_mode="vector_entry_point", device="cpu"
+        )
+    with pytest.raises(ValueError, match="is not one of numpy, torch"):
+        gym.make_vec(
+            "recworld/ColdStart-v0", num_envs=2, vectorization_mode="vector_entry_point", backend="jax"
+        )
+
+
+def test_the_gpu_training_example_runs_on_the_cpu():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "train_torch_ppo.py"
+    spec = importlib.util.spec_from_file_location("train_torch_ppo", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    summary = example.main(["--device", "cpu", "--num-envs", "64", "--iterations", "2", "--epochs", "1"])
+    assert 0.0 <= summary["mean_reward_per_step"] <= 1.0  # reward="like"
+    assert summary["env_user_steps_per_s"] > summary["end_to_end_user_steps_per_s"] > 0
