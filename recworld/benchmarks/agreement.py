@@ -14,14 +14,13 @@ and, for Elicitation, each agent's answer rate in both. A scatter plot shows wor
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import kendalltau
 
-from recworld.benchmarks.records import read_records, write_atomic, write_json
+from recworld.benchmarks.records import Record, read_records, write_atomic, write_json
 from recworld.benchmarks.suite import Suite, SuiteError
 from recworld.numerics.files import save_figure
 from recworld.numerics.statistics import bootstrap_indices, percentile_interval, summarize
@@ -40,26 +39,28 @@ def twin_suite(suite: Suite) -> Suite:
             raise SuiteError(f"{env.label}: already on replay; bench validate adds the replay twin itself")
         for side, kwargs in SIDES.items():
             envs.append(
-                dataclasses.replace(env, label=f"{env.label}-{side}", kwargs={**env.kwargs, **kwargs})
+                env.model_copy(update={"label": f"{env.label}-{side}", "kwargs": {**env.kwargs, **kwargs}})
             )
     if not envs:
         raise SuiteError(
             f"suite {suite.name!r} has no environment with a replay twin (twins: {', '.join(TWINS)})"
         )
-    return dataclasses.replace(suite, name=f"{suite.name}-validate", envs=tuple(envs), comparisons=None)
+    return suite.model_copy(
+        update={"name": f"{suite.name}-validate", "envs": tuple(envs), "comparisons": None}
+    )
 
 
 def _per_unit(
-    records: dict[str, dict[str, Any]], env: str, agent: str, metric: str, seeds: tuple[int, ...]
+    records: dict[str, Record], env: str, agent: str, metric: str, seeds: tuple[int, ...]
 ) -> list[np.ndarray]:
     """Per seed, the metric of every user in user order (the units that pair world and real)."""
     strata = []
     for seed in seeds:
         record = records.get(f"{env}__{agent}__{seed}")
-        if record is None or record.get("status") != "ok":
+        if record is None or record.status != "ok":
             raise SuiteError(f"{env}: no finished record for {agent} at seed {seed}; rerun with --resume")
-        order = np.argsort(record["users"], kind="stable")
-        strata.append(np.asarray(record["per_user"][metric], dtype=np.float64)[order])
+        order = np.argsort(record.users, kind="stable")
+        strata.append(np.asarray(record.per_user[metric], dtype=np.float64)[order])
     return strata
 
 

@@ -60,9 +60,8 @@ from typing import Any
 
 import numpy as np
 
+from recworld.benchmarks.records import CellError, Record
 from recworld.benchmarks.suite import Cell
-
-RECORD_VERSION = 1
 
 
 def versions() -> dict[str, str]:
@@ -102,16 +101,10 @@ def _torch_single_thread(seed: int) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def run_cell(cell: Cell) -> dict[str, Any]:
-    """Run one cell and return its record (a JSON-ready dict); never raises for a failing cell."""
+def run_cell(cell: Cell) -> Record:
+    """Run one cell and return its record; never raises for a failing cell."""
     started = time.perf_counter()
-    record: dict[str, Any] = {
-        "record_version": RECORD_VERSION,
-        "key": cell.key,
-        "cell": cell.to_dict(),
-        "versions": versions(),
-        "machine": machine(),
-    }
+    fields: dict[str, Any] = {"key": cell.key, "cell": cell, "versions": versions(), "machine": machine()}
     phase = "agent"
     timing: dict[str, float] = {}
     try:
@@ -119,7 +112,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
 
         with _torch_single_thread(cell.seed):
             agent = make_agent(cell.agent_name, seed=cell.seed, **cell.params)
-            record["agent_info"] = {
+            fields["agent_info"] = {
                 "class": type(agent).__name__,
                 "learns_offline": bool(getattr(agent, "learns_offline", False)),
                 "privileged": bool(getattr(agent, "privileged", False)),
@@ -135,21 +128,20 @@ def run_cell(cell: Cell) -> dict[str, Any]:
             t0 = time.perf_counter()
             result = evaluate(agent, cell)
             timing["evaluate"] = time.perf_counter() - t0
-        record.update(status="ok", learning_curve=curve, **result)
+        fields.update(status="ok", learning_curve=curve, **result)
     except Exception as err:
-        record.update(status="failed", error=error_info(err, phase))
+        fields.update(status="failed", error=error_info(err, phase))
     timing["total"] = time.perf_counter() - started
-    record["seconds"] = timing
-    return record
+    return Record(**fields, seconds=timing)
 
 
-def error_info(err: BaseException, phase: str) -> dict[str, str]:
-    return {
-        "phase": phase,
-        "type": type(err).__name__,
-        "message": str(err),
-        "traceback": "".join(traceback.format_exception(err)),
-    }
+def error_info(err: BaseException, phase: str) -> CellError:
+    return CellError(
+        phase=phase,
+        type=type(err).__name__,
+        message=str(err),
+        traceback="".join(traceback.format_exception(err)),
+    )
 
 
 def _make_env(cell: Cell, num_envs: int) -> Any:
@@ -188,7 +180,17 @@ def evaluate_agent(
             "(users='test'); leave users out"
         )
     label = env_id.split("/")[-1].split("-v")[0]
-    cell = Cell(label, env_id, env_kwargs, "policy", "policy", {}, seed, 0, batch)
+    cell = Cell(
+        env=label,
+        env_id=env_id,
+        env_kwargs=env_kwargs,
+        agent="policy",
+        agent_name="policy",
+        params={},
+        seed=seed,
+        budget=0,
+        batch=batch,
+    )
     with _torch_single_thread(seed):
         return evaluate(as_agent(policy, algorithm=algorithm, seed=seed), cell)
 
@@ -432,7 +434,6 @@ def intra_list_diversity(shown: np.ndarray, genres: np.ndarray) -> np.ndarray:
 
 
 if __name__ == "__main__":  # one cell in a process of its own: the cell on stdin, its record on stdout
-    import json
     import sys
 
-    print(json.dumps(run_cell(Cell.from_dict(json.loads(sys.stdin.read())))))
+    print(run_cell(Cell.model_validate_json(sys.stdin.read())).model_dump_json())

@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from recworld.benchmarks.suite import (
-    METRICS,
-)
+from recworld.benchmarks.records import Record
+from recworld.benchmarks.suite import METRICS
 
 PRIVILEGED_NOTE = "privileged: reads the simulator's truth; an upper reference, not a method"
 
@@ -42,9 +41,7 @@ def _metric_title(metric: str, data: dict[str, Any]) -> str:
     return metric.replace("_", " ")
 
 
-def render_markdown(
-    summary: dict[str, Any], plots: dict[str, list[str]], records: dict[str, dict[str, Any]]
-) -> str:
+def render_markdown(summary: dict[str, Any], plots: dict[str, list[str]], records: dict[str, Record]) -> str:
     """``report.md`` from the summary (and the records, for tracebacks and compute time)."""
     lines = [f"# recworld benchmark: {summary['suite'] or 'records'}", ""]
     if summary["description"]:
@@ -128,7 +125,8 @@ def render_markdown(
             lines += [f"- `{failure['key']}` ({failure['phase']}): {failure['type']}: {failure['message']}"]
         lines += [""]
         for failure in summary["failed"]:
-            trace = records.get(failure["key"], {}).get("error", {}).get("traceback", "")
+            error = records[failure["key"]].error if failure["key"] in records else None
+            trace = error["traceback"] if error is not None else ""
             tail = trace.rstrip().splitlines()[-12:]
             lines += [
                 "<details><summary>" + failure["key"] + "</summary>",
@@ -143,7 +141,7 @@ def render_markdown(
     if summary["missing"]:
         lines += ["## Missing cells", "", "No record yet (finish the run with `--resume`):", ""]
         lines += [f"- `{key}`" for key in summary["missing"]] + [""]
-    seconds = [r.get("seconds", {}).get("total", 0.0) for r in records.values()]
+    seconds = [r.seconds.get("total", 0.0) for r in records.values()]
     lines += ["## Compute, versions, machine", ""]
     lines += [f"- compute: {sum(seconds) / 60:.1f} CPU-minutes over {len(seconds)} records"]
     for versions in summary["versions"]:

@@ -34,19 +34,20 @@ from typing import Any
 
 from recworld.benchmarks.cell import error_info, machine, run_cell, versions
 from recworld.benchmarks.records import (
+    Record,
     clean_temporary,
     read_records,
-    record_path,
     records_dir,
     write_atomic,
     write_json,
+    write_record,
 )
 from recworld.benchmarks.suite import Cell, Suite
 
 BACKENDS = ("local", "ray")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
-OnRecord = Callable[[dict[str, Any]], None]
+OnRecord = Callable[[Record], None]
 
 
 class RunnerError(ValueError):
@@ -61,7 +62,7 @@ class RunResult:
     total: int
     ran: int
     kept: int
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[Record] = field(default_factory=list)
     summary: dict[str, Any] | None = None
 
     @property
@@ -69,17 +70,17 @@ class RunResult:
         return not self.failed
 
 
-def failed_record(cell: Cell, err: BaseException, phase: str = "worker") -> dict[str, Any]:
+def failed_record(cell: Cell, err: BaseException, phase: str = "worker") -> Record:
     """The record of a cell whose worker failed outside `run_cell` (a dead process, a Ray error)."""
-    return {
-        "key": cell.key,
-        "cell": cell.to_dict(),
-        "versions": versions(),
-        "machine": machine(),
-        "status": "failed",
-        "error": error_info(err, phase),
-        "seconds": {},
-    }
+    return Record(
+        key=cell.key,
+        cell=cell,
+        versions=versions(),
+        machine=machine(),
+        status="failed",
+        error=error_info(err, phase),
+        seconds={},
+    )
 
 
 def pending_cells(suite: Suite, out: Path, *, resume: bool) -> tuple[list[Cell], int]:
@@ -94,7 +95,7 @@ def pending_cells(suite: Suite, out: Path, *, resume: bool) -> tuple[list[Cell],
     todo = []
     for cell in cells:
         record = existing.get(cell.key)
-        if record is not None and record.get("status") == "ok" and record.get("cell") == cell.to_dict():
+        if record is not None and record.status == "ok" and record.cell == cell:
             continue
         todo.append(cell)
     return todo, len(cells) - len(todo)
@@ -173,7 +174,7 @@ def _run_locked(
 ) -> RunResult:
     todo, kept = pending_cells(suite, out, resume=resume)
     clean_temporary(out)
-    write_json(out / "suite.json", suite.to_dict())
+    write_json(out / "suite.json", suite.model_dump(mode="json"))
     if suite_text is None and suite.source and Path(suite.source).is_file():
         suite_text = Path(suite.source).read_text(encoding="utf-8")
     if suite_text is not None:
@@ -195,14 +196,13 @@ def _run_locked(
         dynamic_ncols=True,
     )
 
-    def on_record(record: dict[str, Any]) -> None:
-        write_json(record_path(out, record["key"]), record)
-        if record["status"] != "ok":
+    def on_record(record: Record) -> None:
+        write_record(out, record)
+        if (error := record.error) is not None:
             result.failed.append(record)
-            error = record["error"]
             message = f"{error['type']}: {error['message']}".splitlines()[0][:160]
-            bar.write(f"failed: {record['key']} ({error['phase']}): {message}", file=sys.stderr)
-        bar.set_postfix_str(record["key"], refresh=False)
+            bar.write(f"failed: {record.key} ({error['phase']}): {message}", file=sys.stderr)
+        bar.set_postfix_str(record.key, refresh=False)
         bar.update(1)
 
     try:
@@ -284,16 +284,15 @@ def run_local(cells: Sequence[Cell], on_record: OnRecord, *, workers: int) -> No
         on_record(run_in_subprocess(cell))
 
 
-def run_in_subprocess(cell: Cell) -> dict[str, Any]:
+def run_in_subprocess(cell: Cell) -> Record:
     """Run one cell in a fresh interpreter (``python -m recworld.benchmarks.cell``) and return its
     record; if that process dies too, a failed record carrying the end of what it printed."""
-    import json
     import subprocess
 
     with single_threaded_children():
         done = subprocess.run(
             [sys.executable, "-m", "recworld.benchmarks.cell"],
-            input=json.dumps(cell.to_dict()),
+            input=cell.model_dump_json(),
             capture_output=True,
             text=True,
             check=False,
@@ -301,9 +300,8 @@ def run_in_subprocess(cell: Cell) -> dict[str, Any]:
     lines = done.stdout.strip().splitlines()
     if done.returncode == 0 and lines:
         try:
-            record: dict[str, Any] = json.loads(lines[-1])
-            return record
-        except json.JSONDecodeError:
+            return Record.model_validate_json(lines[-1])
+        except ValueError:  # not a record (pydantic's ValidationError is a ValueError)
             pass
     tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-20:])
     how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit status {done.returncode}"
@@ -408,9 +406,9 @@ def format_result(result: RunResult) -> str:
         f"{result.total} cells: {result.ran} run now, {result.kept} kept from before, "
         f"{len(result.failed)} failed"
     ]
-    for record in sorted(result.failed, key=lambda r: r["key"]):
-        error = record["error"]
-        lines.append(f"  failed {record['key']} ({error['phase']}): {error['type']}: {error['message']}")
+    for record in sorted(result.failed, key=lambda r: r.key):
+        if (error := record.error) is not None:
+            lines.append(f"  failed {record.key} ({error['phase']}): {error['type']}: {error['message']}")
     if result.failed:
         lines.append(
             f"  tracebacks: {result.out / 'records'}/<key>.json and {result.out / 'report.md'}; "

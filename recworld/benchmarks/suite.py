@@ -40,14 +40,32 @@ The benchmark sets ``users`` itself (``"train"`` for `Agent.fit`, ``"test"`` for
 suite may not. Agent names are *not* checked against the registry here: an unknown agent becomes a
 failed cell with its error in the report, so a suite written for agents still to come loads today.
 Every other mistake raises `SuiteError` naming the file, the key and the value, and what to do.
+
+The format is declared once, as the pydantic models below (strict types, no unknown keys, frozen);
+validators hold only the rules a type cannot say, and `SuiteError.from_validation` turns pydantic's
+error into that one message.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import reprlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 try:
     import tomllib
@@ -152,20 +170,6 @@ RESERVED_KWARGS = {
     "render_mode": "the benchmark does not render",
 }
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_TOP_KEYS = (
-    "name",
-    "description",
-    "seeds",
-    "budget",
-    "bootstrap",
-    "metrics",
-    "agents",
-    "envs",
-    "comparisons",
-)
-_ENV_KEYS = ("id", "label", "kwargs", "agents", "budget", "batch", "score")
-_AGENT_KEYS = ("agent", "params", "budget")
-_COMPARISON_KEYS = ("env", "label", "candidates", "baselines")
 DEFAULT_BUDGET = 10_000
 DEFAULT_BOOTSTRAP = 2000
 
@@ -173,9 +177,102 @@ DEFAULT_BOOTSTRAP = 2000
 class SuiteError(ValueError):
     """A suite that cannot be run: the message names the file, the key and the value, and the fix."""
 
+    @classmethod
+    def from_validation(cls, err: ValidationError, source: str) -> SuiteError:
+        """The one error to show for a suite pydantic refused: an unknown key if there is one (a
+        misspelt key explains the rest), else the first, as ``source: key path: what to do``."""
+        errors = err.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = list(first["loc"])
+        cause = first.get("ctx", {}).get("error")
+        if first["type"] == "extra_forbidden":
+            key = str(loc.pop())
+            message = _unknown_key(key, _allowed_keys(loc))
+        elif isinstance(cause, ValueError):  # a rule of the validators below
+            loc += getattr(cause, "at", ())
+            message = str(cause)
+        else:
+            message = _type_message(first)
+        return cls(f"{source}: {_path(loc)}: {message}")
 
-@dataclass(frozen=True)
-class Cell:
+
+class _Invalid(ValueError):
+    """A broken rule whose key lies ``at`` a path below the value being validated."""
+
+    def __init__(self, message: str, *at: str | int) -> None:
+        super().__init__(message)
+        self.at = at
+
+
+# ----------------------------------------------------------------------------- rules types cannot say
+def _non_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError(f"expected a non-empty string, got {text!r}")
+    return text
+
+
+def _file_name_safe(label: str) -> str:
+    """Labels make up record file names (``{env}__{agent}__{seed}.json``), split back on ``__``."""
+    if not _LABEL.match(label) or "__" in label:
+        raise ValueError(
+            f"{label!r} cannot name a record file; use letters, digits and . _ + - "
+            "(starting with a letter or digit, no '__')"
+        )
+    return label
+
+
+def _known_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known metrics: {', '.join(METRICS)}")
+    return metric
+
+
+def _listed_once(names: tuple[str, ...]) -> tuple[str, ...]:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{repeated[0]!r} is listed twice; list each once")
+    return names
+
+
+def _plain(table: dict[str, Any]) -> dict[str, Any]:
+    """Strings, numbers, booleans, arrays and tables only: records are JSON, so TOML dates and times
+    are refused."""
+
+    def check(value: Any, at: tuple[str | int, ...]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                check(item, (*at, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                check(item, (*at, index))
+        elif not isinstance(value, str | int | float | bool):
+            raise _Invalid(f"{value} is a {type(value).__name__}; use a string or a number", *at)
+
+    check(table, ())
+    return table
+
+
+T = TypeVar("T")
+#: TOML arrays, read into tuples (of any length, and of one item or more)
+Array = Annotated[tuple[T, ...], Field(strict=False)]
+NonEmpty = Annotated[tuple[T, ...], Field(min_length=1, strict=False)]
+Text = Annotated[StrictStr, AfterValidator(_non_blank)]
+Label = Annotated[Text, AfterValidator(_file_name_safe)]
+Names = Annotated[NonEmpty[Text], AfterValidator(_listed_once)]
+Labels = Annotated[NonEmpty[Label], AfterValidator(_listed_once)]
+Plain = Annotated[dict[str, Any], AfterValidator(_plain)]
+Metric = Annotated[StrictStr, AfterValidator(_known_metric)]
+Budget = Annotated[StrictInt, Field(ge=1)]
+
+
+# ------------------------------------------------------------------------------------------- models
+class _Schema(BaseModel):
+    """Strict types (an integer is an int, not a bool or "3"), no unknown keys, immutable."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Cell(_Schema):
     """One run: an agent on an environment with a seed. ``key`` names its record file."""
 
     env: str
@@ -193,73 +290,173 @@ class Cell:
     def key(self) -> str:
         return f"{self.env}__{self.agent}__{self.seed}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "env": self.env,
-            "env_id": self.env_id,
-            "env_kwargs": dict(self.env_kwargs),
-            "agent": self.agent,
-            "agent_name": self.agent_name,
-            "params": dict(self.params),
-            "seed": self.seed,
-            "budget": self.budget,
-            "batch": self.batch,
-            "score": self.score,
-        }
 
+class AgentSpec(_Schema):
+    """``[agents.LABEL]``: a registry name with parameters (the label is its key in `Suite.agents`)."""
+
+    agent: Text
+    params: Plain = {}
+    budget: Budget | None = None
+
+    @field_validator("params")
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Cell:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+    def _seed_is_the_suites(cls, params: dict[str, Any]) -> dict[str, Any]:
+        if "seed" in params:
+            raise ValueError("`seed` comes from the suite's seeds; remove it here")
+        return params
 
 
-@dataclass(frozen=True)
-class AgentSpec:
-    label: str
-    agent: str
-    params: dict[str, Any] = field(default_factory=dict)
-    budget: int | None = None
+class EnvSpec(_Schema):
+    """``[[envs]]``: an environment, its arguments and the agents to run on it."""
+
+    id: Text
+    label: Label
+    kwargs: Plain = {}
+    agents: Labels
+    budget: Budget | None = None
+    batch: Annotated[StrictInt, Field(ge=0)] = 0
+    score: Text = "return"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_defaults_to_the_kind(cls, data: Any) -> Any:
+        """Unlabelled, an environment is named by its id without namespace and version."""
+        if isinstance(data, dict) and "label" not in data and isinstance(data.get("id"), str):
+            return {**data, "label": data["id"].split("/")[-1].split("-v")[0]}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _registered(cls, env_id: str) -> str:
+        import gymnasium as gym
+
+        from recworld.envs import ENV_IDS
+
+        if env_id not in ENV_IDS and env_id not in gym.registry:
+            raise ValueError(f"unknown environment {env_id!r}; registered: {', '.join(ENV_IDS)}")
+        return env_id
+
+    @field_validator("kwargs")
+    @classmethod
+    def _not_reserved(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        for key, why in RESERVED_KWARGS.items():
+            if key in kwargs:
+                raise ValueError(f"{key!r} cannot be set: {why}; remove it")
+        return kwargs
+
+    @field_validator("score")
+    @classmethod
+    def _measured_per_user_here(cls, score: str, info: ValidationInfo) -> str:
+        """The score ranks agents by their users' values, so it is a per-user metric of this kind."""
+        per_user = [m for m in METRICS if m not in CELL_METRICS]
+        if score not in per_user:
+            raise ValueError(f"{score!r} is not a per-user metric; one of: {', '.join(per_user)}")
+        from recworld.envs.registration import env_kind
+
+        kind = env_kind(info.data["id"]) if "id" in info.data else None
+        if kind is not None and kind not in METRICS[score][0]:
+            measured = [m for m in per_user if kind in METRICS[m][0]]
+            raise ValueError(
+                f"{score!r} is not measured on {kind} environments; one of: {', '.join(measured)}"
+            )
+        return score
 
 
-@dataclass(frozen=True)
-class EnvSpec:
-    label: str
-    id: str
-    kwargs: dict[str, Any]
-    agents: tuple[str, ...]
-    budget: int | None = None
-    batch: int = 0
-    score: str = "return"
+class Comparison(_Schema):
+    """``[[comparisons]]``: the best of ``candidates`` against the best of ``baselines`` on ``env``
+    (``baselines=None``, only in `DEFAULT_COMPARISONS`: every other unprivileged agent)."""
+
+    env: Text
+    candidates: Names
+    baselines: Names | None
+    label: Text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_defaults_to_the_lists(cls, data: Any) -> Any:
+        """Unlabelled, a comparison is named by its lists: ``a/b vs c``."""
+        if isinstance(data, dict) and "label" not in data:
+            sides = [data.get("candidates", ()), data.get("baselines", ())]
+            if all(isinstance(s, list | tuple) and all(isinstance(n, str) for n in s) for s in sides):
+                return {**data, "label": " vs ".join("/".join(side) for side in sides)}
+        return data
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Comparison:
+        overlap = sorted(set(self.candidates) & set(self.baselines or ()))
+        if overlap:
+            raise ValueError(f"{overlap[0]!r} is both a candidate and a baseline; keep it in one list")
+        return self
 
 
-@dataclass(frozen=True)
-class Comparison:
-    env: str
-    label: str
-    candidates: tuple[str, ...]
-    baselines: tuple[str, ...] | None
+class Suite(_Schema):
+    """A resolved, validated suite (see the module docstring for the file format); ``source`` is the
+    file it was read from (set by `parse_suite`, not a key of the file)."""
 
-
-@dataclass(frozen=True)
-class Suite:
-    """A resolved, validated suite (see the module docstring for the file format)."""
-
-    name: str
-    seeds: tuple[int, ...]
-    envs: tuple[EnvSpec, ...]
-    agents: dict[str, AgentSpec]
-    description: str = ""
-    budget: int = DEFAULT_BUDGET
-    bootstrap: int = DEFAULT_BOOTSTRAP
-    metrics: tuple[str, ...] = tuple(METRICS)
-    comparisons: tuple[Comparison, ...] | None = None
+    name: Text
+    description: StrictStr = ""
+    seeds: NonEmpty[Annotated[StrictInt, Field(ge=0)]]
+    budget: Budget = DEFAULT_BUDGET
+    bootstrap: Annotated[StrictInt, Field(ge=100)] = DEFAULT_BOOTSTRAP
+    metrics: Annotated[NonEmpty[Metric], AfterValidator(_listed_once)] = tuple(METRICS)
+    agents: dict[Label, AgentSpec] = {}
+    envs: NonEmpty[EnvSpec]
+    comparisons: Array[Comparison] | None = None  # None: DEFAULT_COMPARISONS; empty: none
     source: str = ""
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_distinct(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"{list(seeds)} repeats a seed; each seed is one independent repetition")
+        return seeds
+
+    @field_validator("metrics")
+    @classmethod
+    def _return_first(cls, metrics: tuple[str, ...]) -> tuple[str, ...]:
+        """``return`` is always reported: it is every environment's default score."""
+        return metrics if "return" in metrics else ("return", *metrics)
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _agent_defaults_to_the_label(cls, agents: Any) -> Any:
+        """An ``[agents.LABEL]`` table without ``agent`` is the registry agent named LABEL."""
+        if isinstance(agents, dict):
+            return {label: {"agent": label, **s} if isinstance(s, dict) else s for label, s in agents.items()}
+        return agents
+
+    @field_validator("envs")
+    @classmethod
+    def _labels_distinct(cls, envs: tuple[EnvSpec, ...]) -> tuple[EnvSpec, ...]:
+        labels = [env.label for env in envs]
+        for label in labels:
+            if labels.count(label) > 1:
+                raise ValueError(f"two environments are labelled {label!r}; give each a distinct `label`")
+        return envs
+
+    @field_validator("comparisons")
+    @classmethod
+    def _on_listed_envs(
+        cls, comparisons: tuple[Comparison, ...] | None, info: ValidationInfo
+    ) -> tuple[Comparison, ...] | None:
+        """Each comparison is on one of the suite's environments (left unchecked when those are
+        invalid: their own error comes first)."""
+        labels = [env.label for env in info.data.get("envs", ())]
+        for index, comparison in enumerate(comparisons or ()):
+            if labels and comparison.env not in labels:
+                raise _Invalid(
+                    f"no environment is labelled {comparison.env!r}; labels: {', '.join(labels)}",
+                    index,
+                    "env",
+                )
+        return comparisons
 
     def cells(self) -> list[Cell]:
         """Every cell, environment by environment, agent by agent, seed by seed."""
         cells = []
         for env in self.envs:
             for label in env.agents:
-                spec = self.agents.get(label, AgentSpec(label, label))
+                spec = self.agents.get(label, AgentSpec(agent=label))
                 budget = spec.budget if spec.budget is not None else env.budget
                 for seed in self.seeds:
                     cells.append(
@@ -278,87 +475,11 @@ class Suite:
                     )
         return cells
 
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved suite as plain data (written beside the results as ``suite.json``)."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "source": self.source,
-            "seeds": list(self.seeds),
-            "budget": self.budget,
-            "bootstrap": self.bootstrap,
-            "metrics": list(self.metrics),
-            "agents": {
-                label: {"agent": a.agent, "params": dict(a.params), "budget": a.budget}
-                for label, a in self.agents.items()
-            },
-            "envs": [
-                {
-                    "label": e.label,
-                    "id": e.id,
-                    "kwargs": dict(e.kwargs),
-                    "agents": list(e.agents),
-                    "budget": e.budget,
-                    "batch": e.batch,
-                    "score": e.score,
-                }
-                for e in self.envs
-            ],
-            "comparisons": None
-            if self.comparisons is None
-            else [
-                {
-                    "env": c.env,
-                    "label": c.label,
-                    "candidates": list(c.candidates),
-                    "baselines": None if c.baselines is None else list(c.baselines),
-                }
-                for c in self.comparisons
-            ],
-        }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Suite:
-        """Inverse of `to_dict` (for ``recworld bench report``)."""
-        comparisons = data.get("comparisons")
-        return cls(
-            name=data["name"],
-            description=data.get("description", ""),
-            source=data.get("source", ""),
-            seeds=tuple(data["seeds"]),
-            budget=data.get("budget", DEFAULT_BUDGET),
-            bootstrap=data.get("bootstrap", DEFAULT_BOOTSTRAP),
-            metrics=tuple(data.get("metrics", METRICS)),
-            agents={
-                label: AgentSpec(label, a["agent"], dict(a.get("params", {})), a.get("budget"))
-                for label, a in data.get("agents", {}).items()
-            },
-            envs=tuple(
-                EnvSpec(
-                    label=e["label"],
-                    id=e["id"],
-                    kwargs=dict(e.get("kwargs", {})),
-                    agents=tuple(e["agents"]),
-                    budget=e.get("budget"),
-                    batch=e.get("batch", 0),
-                    score=e.get("score", "return"),
-                )
-                for e in data["envs"]
-            ),
-            comparisons=None
-            if comparisons is None
-            else tuple(
-                Comparison(
-                    c["env"],
-                    c["label"],
-                    tuple(c["candidates"]),
-                    None if c.get("baselines") is None else tuple(c["baselines"]),
-                )
-                for c in comparisons
-            ),
-        )
+_TOP_KEYS = tuple(name for name in Suite.model_fields if name != "source")
 
 
+# ----------------------------------------------------------------------------------------- loading
 def shipped_suites() -> list[str]:
     """Names of the suites shipped with recworld."""
     return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
@@ -396,208 +517,67 @@ def parse_suite(text: str, *, source: str = "<suite>", default_name: str = "suit
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SuiteError(f"{source}: not valid TOML: {err}") from None
-    return _Validator(source).suite(data, default_name)
+    if "source" in data:  # where the text came from, not something it says
+        raise SuiteError(f"{source}: top level: {_unknown_key('source', _TOP_KEYS)}")
+    try:
+        return Suite.model_validate({"name": default_name, **data, "source": source})
+    except ValidationError as err:
+        raise SuiteError.from_validation(err, source) from None
 
 
-class _Validator:
-    def __init__(self, source: str) -> None:
-        self.source = source
+# ---------------------------------------------------------------------------------- error messages
+#: what a key holds, for one that is missing or not a (non-empty) list
+_EXPECTED = {
+    "seeds": "a non-empty list of integers (seeds = [0, 1, 2])",
+    "envs": "one or more [[envs]] tables, each with an id and agents",
+    "comparisons": "[[comparisons]] tables",
+    "agents": 'a non-empty list of agent labels (agents = ["random"])',
+    "metrics": "a non-empty list of metric names",
+    "env": "the label of one of the [[envs]]",
+    "candidates": "a non-empty list of agent names",
+    "baselines": "a non-empty list of agent names",
+}
 
-    def fail(self, where: str, message: str) -> SuiteError:
-        return SuiteError(f"{self.source}: {where}: {message}")
 
-    def keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
-        unknown = sorted(set(table) - set(allowed))
-        if unknown:
-            raise self.fail(
-                where or "top level",
-                f"unknown key {unknown[0]!r}; allowed keys: {', '.join(allowed)} (check the spelling)",
-            )
+def _path(loc: list[str | int]) -> str:
+    """``envs[1].score``, ``agents.ppo.params`` (a dict key's own errors are reported at the key)."""
+    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc if part != "[key]"]
+    return "".join(parts).lstrip(".") or "top level"
 
-    def table(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected a table, got {value!r}")
-        return value
 
-    def plain(self, value: Any, where: str) -> Any:
-        """``value`` if it is made of strings, numbers, booleans, arrays and tables (records are
-        JSON); TOML dates and times are refused."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                self.plain(item, f"{where}.{key}")
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                self.plain(item, f"{where}[{index}]")
-        elif not isinstance(value, str | int | float | bool):
-            raise self.fail(where, f"{value} is a {type(value).__name__}; use a string or a number")
-        return value
+def _allowed_keys(loc: list[str | int]) -> tuple[str, ...]:
+    """The keys of the table at ``loc``."""
+    if not loc:
+        return _TOP_KEYS
+    tables: dict[str | int, type[_Schema]] = {"envs": EnvSpec, "comparisons": Comparison, "agents": AgentSpec}
+    return tuple(tables[loc[0]].model_fields)
 
-    def integer(self, value: Any, where: str, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(where, f"expected an integer, got {value!r}")
-        if value < minimum:
-            raise self.fail(where, f"must be at least {minimum}, got {value}")
-        return value
 
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"expected a non-empty string, got {value!r}")
-        return value
+def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    return f"unknown key {key!r}; allowed keys: {', '.join(allowed)} (check the spelling)"
 
-    def label(self, value: Any, where: str) -> str:
-        value = self.text(value, where)
-        if not _LABEL.match(value) or "__" in value:
-            raise self.fail(
-                where,
-                f"{value!r} cannot name a record file; use letters, digits and . _ + - "
-                "(starting with a letter or digit, no '__')",
-            )
-        return value
 
-    def strings(self, value: Any, where: str, *, labels: bool = False) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(where, f"expected a non-empty list of names, got {value!r}")
-        items = tuple(
-            self.label(v, f"{where}[{i}]") if labels else self.text(v, f"{where}[{i}]")
-            for i, v in enumerate(value)
-        )
-        repeated = sorted({v for v in items if items.count(v) > 1})
-        if repeated:
-            raise self.fail(where, f"{repeated[0]!r} is listed twice; list each once")
-        return items
-
-    def suite(self, data: dict[str, Any], default_name: str) -> Suite:
-        self.keys(data, _TOP_KEYS, "")
-        name = self.text(data.get("name", default_name), "name")
-        description = data.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail("description", f"expected a string, got {description!r}")
-        if "seeds" not in data:
-            raise self.fail("seeds", "missing; give a list of seeds, e.g. seeds = [0, 1, 2]")
-        seeds_value = data["seeds"]
-        if not isinstance(seeds_value, list) or not seeds_value:
-            raise self.fail("seeds", f"expected a non-empty list of integers, got {seeds_value!r}")
-        seeds = tuple(self.integer(s, f"seeds[{i}]", 0) for i, s in enumerate(seeds_value))
-        if len(set(seeds)) != len(seeds):
-            raise self.fail("seeds", f"{list(seeds)} repeats a seed; each seed is one independent repetition")
-        budget = self.integer(data.get("budget", DEFAULT_BUDGET), "budget", 1)
-        bootstrap = self.integer(data.get("bootstrap", DEFAULT_BOOTSTRAP), "bootstrap", 100)
-        metrics = tuple(METRICS)
-        if "metrics" in data:
-            metrics = self.strings(data["metrics"], "metrics")
-            for i, metric in enumerate(metrics):
-                if metric not in METRICS:
-                    raise self.fail(
-                        f"metrics[{i}]", f"unknown metric {metric!r}; known metrics: {', '.join(METRICS)}"
-                    )
-            if "return" not in metrics:
-                metrics = ("return", *metrics)
-        agents = self.agents(data.get("agents", {}))
-        if "envs" not in data:
-            raise self.fail("envs", "missing; add at least one [[envs]] table with an id and agents")
-        raw_envs = data["envs"]
-        if not isinstance(raw_envs, list) or not raw_envs:
-            raise self.fail("envs", "expected one or more [[envs]] tables")
-        envs = tuple(self.env(e, f"envs[{i}]") for i, e in enumerate(raw_envs))
-        labels = [e.label for e in envs]
-        for label in labels:
-            if labels.count(label) > 1:
-                raise self.fail(
-                    "envs", f"two environments are labelled {label!r}; give each a distinct `label`"
-                )
-        comparisons = None
-        if "comparisons" in data:
-            raw = data["comparisons"]
-            if not isinstance(raw, list):
-                raise self.fail("comparisons", "expected [[comparisons]] tables")
-            comparisons = tuple(self.comparison(c, f"comparisons[{i}]", envs) for i, c in enumerate(raw))
-        return Suite(
-            name=name,
-            description=description,
-            seeds=seeds,
-            budget=budget,
-            bootstrap=bootstrap,
-            metrics=metrics,
-            agents=agents,
-            envs=envs,
-            comparisons=comparisons,
-            source=self.source,
-        )
-
-    def agents(self, raw: Any) -> dict[str, AgentSpec]:
-        table = self.table(raw, "agents")
-        specs = {}
-        for label, value in table.items():
-            where = f"agents.{label}"
-            self.label(label, where)
-            entry = self.table(value, where)
-            self.keys(entry, _AGENT_KEYS, where)
-            params = self.plain(self.table(entry.get("params", {}), f"{where}.params"), f"{where}.params")
-            if "seed" in params:
-                raise self.fail(f"{where}.params", "`seed` comes from the suite's seeds; remove it here")
-            budget = None if "budget" not in entry else self.integer(entry["budget"], f"{where}.budget", 1)
-            specs[label] = AgentSpec(
-                label, self.text(entry.get("agent", label), f"{where}.agent"), params, budget
-            )
-        return specs
-
-    def env(self, raw: Any, where: str) -> EnvSpec:
-        import gymnasium as gym
-
+def _expected(key: str | int) -> str:
+    if key == "id":
         from recworld.envs import ENV_IDS
 
-        entry = self.table(raw, where)
-        self.keys(entry, _ENV_KEYS, where)
-        if "id" not in entry:
-            raise self.fail(where, f"missing `id`; one of: {', '.join(ENV_IDS)}")
-        env_id = self.text(entry["id"], f"{where}.id")
-        if env_id not in ENV_IDS and env_id not in gym.registry:
-            raise self.fail(
-                f"{where}.id", f"unknown environment {env_id!r}; registered: {', '.join(ENV_IDS)}"
-            )
-        default_label = env_id.split("/")[-1].split("-v")[0]
-        label = self.label(entry.get("label", default_label), f"{where}.label")
-        kwargs = self.plain(self.table(entry.get("kwargs", {}), f"{where}.kwargs"), f"{where}.kwargs")
-        for key, why in RESERVED_KWARGS.items():
-            if key in kwargs:
-                raise self.fail(f"{where}.kwargs", f"{key!r} cannot be set: {why}; remove it")
-        if "agents" not in entry:
-            raise self.fail(where, 'missing `agents`; list the agents to run, e.g. agents = ["random"]')
-        agents = self.strings(entry["agents"], f"{where}.agents", labels=True)
-        budget = None if "budget" not in entry else self.integer(entry["budget"], f"{where}.budget", 1)
-        batch = self.integer(entry.get("batch", 0), f"{where}.batch", 0)
-        score = self.text(entry.get("score", "return"), f"{where}.score")
-        if score not in METRICS or score in CELL_METRICS:
-            per_user = [m for m in METRICS if m not in CELL_METRICS]
-            raise self.fail(
-                f"{where}.score", f"{score!r} is not a per-user metric; one of: {', '.join(per_user)}"
-            )
-        from recworld.envs.registration import env_kind
+        return f"one of {', '.join(ENV_IDS)}"
+    return _EXPECTED.get(str(key), "a non-empty list")
 
-        kind = env_kind(env_id)
-        if kind is not None and kind not in METRICS[score][0]:
-            measured = [m for m in METRICS if kind in METRICS[m][0] and m not in CELL_METRICS]
-            raise self.fail(
-                f"{where}.score",
-                f"{score!r} is not measured on {kind} environments; one of: {', '.join(measured)}",
-            )
-        return EnvSpec(label, env_id, kwargs, agents, budget, batch, score)
 
-    def comparison(self, raw: Any, where: str, envs: tuple[EnvSpec, ...]) -> Comparison:
-        entry = self.table(raw, where)
-        self.keys(entry, _COMPARISON_KEYS, where)
-        labels = [e.label for e in envs]
-        env = self.text(entry.get("env"), f"{where}.env")
-        if env not in labels:
-            raise self.fail(
-                f"{where}.env", f"no environment is labelled {env!r}; labels: {', '.join(labels)}"
-            )
-        candidates = self.strings(entry.get("candidates"), f"{where}.candidates")
-        baselines = self.strings(entry.get("baselines"), f"{where}.baselines")
-        overlap = sorted(set(candidates) & set(baselines))
-        if overlap:
-            raise self.fail(where, f"{overlap[0]!r} is both a candidate and a baseline; keep it in one list")
-        label = self.text(
-            entry.get("label", f"{'/'.join(candidates)} vs {'/'.join(baselines)}"), f"{where}.label"
-        )
-        return Comparison(env, label, candidates, baselines)
+def _type_message(error: ErrorDetails) -> str:
+    """What is wrong with a value of the wrong type or size, and what to write instead."""
+    kind, value, key = error["type"], error["input"], error["loc"][-1] if error["loc"] else ""
+    if kind == "missing":
+        return f"missing; give {_expected(key)}"
+    if kind in ("tuple_type", "too_short"):
+        return f"expected {_expected(key)}, got {value!r}"
+    if kind == "int_type":
+        return f"expected an integer, got {value!r}"
+    if kind == "greater_than_equal":
+        return f"must be at least {error.get('ctx', {}).get('ge')}, got {value}"
+    if kind == "string_type":
+        return f"expected a string, got {value!r}"
+    if kind in ("dict_type", "model_type"):
+        return f"expected a table, got {value!r}"
+    return f"{error['msg']}, got {reprlib.repr(value)}"

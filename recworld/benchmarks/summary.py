@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from recworld.benchmarks.records import read_records
+from recworld.benchmarks.records import Record, read_records
 from recworld.benchmarks.suite import (
     CELL_METRICS,
     DEFAULT_BOOTSTRAP,
@@ -22,20 +23,24 @@ from recworld.benchmarks.suite import (
     Cell,
     Comparison,
     Suite,
+    SuiteError,
 )
 from recworld.numerics.statistics import band, bootstrap_ci, probability_of_improvement_ci, summarize
 
 BOOTSTRAP_SEED = 0
 
 
-def load_run(out: str | Path) -> tuple[Suite | None, dict[str, dict[str, Any]]]:
+def load_run(out: str | Path) -> tuple[Suite | None, dict[str, Record]]:
     """The run's resolved suite (None if ``suite.json`` is absent) and its records by key."""
     out = Path(out)
     if not out.is_dir():
         raise ValueError(f"{out} is not a directory; give the --out directory of `recworld bench run`")
     suite = None
     if (out / "suite.json").is_file():
-        suite = Suite.from_dict(json.loads((out / "suite.json").read_text(encoding="utf-8")))
+        try:
+            suite = Suite.model_validate_json((out / "suite.json").read_text(encoding="utf-8"))
+        except ValidationError as err:
+            raise SuiteError.from_validation(err, str(out / "suite.json")) from None
     records = read_records(out)
     if suite is None and not records:
         raise ValueError(
@@ -44,24 +49,23 @@ def load_run(out: str | Path) -> tuple[Suite | None, dict[str, dict[str, Any]]]:
     return suite, records
 
 
-def expected_cells(suite: Suite | None, records: dict[str, dict[str, Any]]) -> tuple[list[Cell], list[str]]:
+def expected_cells(suite: Suite | None, records: dict[str, Record]) -> tuple[list[Cell], list[str]]:
     """The cells of the run and the keys of stale records (another configuration of a suite cell)."""
     if suite is None:
-        cells = [Cell.from_dict(r["cell"]) for _, r in sorted(records.items())]
-        return cells, []
+        return [r.cell for _, r in sorted(records.items())], []
     cells = suite.cells()
-    stale = [c.key for c in cells if c.key in records and records[c.key].get("cell") != c.to_dict()]
+    stale = [c.key for c in cells if c.key in records and records[c.key].cell != c]
     return cells, stale
 
 
-def summarize_run(suite: Suite | None, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def summarize_run(suite: Suite | None, records: dict[str, Record]) -> dict[str, Any]:
     """The machine-readable summary (``summary.json``) of a run's records."""
     cells, stale = expected_cells(suite, records)
     n_boot = suite.bootstrap if suite is not None else DEFAULT_BOOTSTRAP
     wanted = tuple(suite.metrics) if suite is not None else tuple(METRICS)
     used = {c.key: records[c.key] for c in cells if c.key in records and c.key not in stale}
     missing = [c.key for c in cells if c.key not in used]
-    failed = [r for r in used.values() if r.get("status") != "ok"]
+    failed = {key: r.error for key, r in used.items() if r.error is not None}
 
     env_order: list[str] = []
     agent_order: dict[str, list[str]] = defaultdict(list)
@@ -72,11 +76,11 @@ def summarize_run(suite: Suite | None, records: dict[str, dict[str, Any]]) -> di
             env_cells[cell.env] = cell
         if cell.agent not in agent_order[cell.env]:
             agent_order[cell.env].append(cell.agent)
-    ok: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for key in sorted(used, key=lambda k: (used[k]["cell"]["seed"], k)):
+    ok: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for key in sorted(used, key=lambda k: (used[k].cell.seed, k)):
         record = used[key]
-        if record.get("status") == "ok":
-            ok[record["cell"]["env"]][record["cell"]["agent"]].append(record)
+        if record.status == "ok":
+            ok[record.cell.env][record.cell.agent].append(record)
 
     envs = {}
     for env in env_order:
@@ -97,23 +101,18 @@ def summarize_run(suite: Suite | None, records: dict[str, dict[str, Any]]) -> di
         "complete": not missing and not failed,
         "envs": envs,
         "failed": [
-            {
-                "key": r["key"],
-                "phase": r["error"]["phase"],
-                "type": r["error"]["type"],
-                "message": r["error"]["message"],
-            }
-            for r in sorted(failed, key=lambda r: r["key"])
+            {"key": key, "phase": error["phase"], "type": error["type"], "message": error["message"]}
+            for key, error in sorted(failed.items())
         ],
         "missing": missing,
         "stale": stale,
-        "versions": _distinct([r.get("versions", {}) for r in used.values()]),
-        "machines": sorted({r.get("machine", "") for r in used.values() if r.get("machine")}),
+        "versions": _distinct([r.versions for r in used.values()]),
+        "machines": sorted({r.machine for r in used.values() if r.machine}),
     }
 
 
-def _distinct(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
+def _distinct(items: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {}
     for item in items:
         seen.setdefault(json.dumps(item, sort_keys=True), item)
     return [seen[k] for k in sorted(seen)]
@@ -123,13 +122,13 @@ def _summarize_env(
     env: str,
     first: Cell,
     agents: list[str],
-    ok: dict[str, list[dict[str, Any]]],
+    ok: dict[str, list[Record]],
     suite: Suite | None,
     wanted: tuple[str, ...],
     n_boot: int,
 ) -> dict[str, Any]:
-    kind = next((recs[0]["kind"] for recs in ok.values() if recs), None)
-    env_info: dict[str, Any] = next((recs[0].get("env_info", {}) for recs in ok.values() if recs), {})
+    kind = next((recs[0].kind for recs in ok.values() if recs), None)
+    env_info: dict[str, Any] = next((recs[0].env_info for recs in ok.values() if recs), {})
     score = first.score
     metrics = [m for m in wanted if kind is None or kind in METRICS[m][0]]
     if score not in metrics:
@@ -144,18 +143,18 @@ def _summarize_env(
         for metric in metrics:
             strata: list[Any]
             if metric in CELL_METRICS:
-                strata = [[r["cell_metrics"][metric] for r in records]]
+                strata = [[r.cell_metrics[metric] for r in records]]
             else:
-                strata = [_values(r["per_user"].get(metric)) for r in records]
+                strata = [_values(r.per_user.get(metric)) for r in records]
             stats[metric] = summarize(strata, n_boot=n_boot, seed=BOOTSTRAP_SEED)
-        first_record = records[0]
+        first_cell, info = records[0].cell, records[0].agent_info
         table[agent] = {
-            "agent": first_record["cell"]["agent_name"],
-            "params": first_record["cell"]["params"],
-            "privileged": bool(first_record.get("agent_info", {}).get("privileged", False)),
-            "learns_offline": bool(first_record.get("agent_info", {}).get("learns_offline", False)),
-            "seeds": [r["cell"]["seed"] for r in records],
-            "users": int(sum(r["n_users"] for r in records)),
+            "agent": first_cell.agent_name,
+            "params": first_cell.params,
+            "privileged": bool(info and info["privileged"]),
+            "learns_offline": bool(info and info["learns_offline"]),
+            "seeds": [r.cell.seed for r in records],
+            "users": int(sum(r.n_users for r in records)),
             "metrics": stats,
             "curve": _reward_curve(records),
             "learning_curve": _learning_curve(records),
@@ -195,16 +194,20 @@ def _values(values: Any) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def _reward_curve(records: list[dict[str, Any]]) -> dict[str, list[float]]:
-    curves = [r["curve"] for r in records]
-    mean, low, high = band([c["mean"] for c in curves], [c["std"] for c in curves], [c["n"] for c in curves])
+def _reward_curve(records: list[Record]) -> dict[str, list[float]]:
+    curves = [r.curve for r in records]
+    mean, low, high = band(
+        [np.asarray(c["mean"]) for c in curves],
+        [np.asarray(c["std"]) for c in curves],
+        [c["n"] for c in curves],
+    )
     return {"mean": mean.tolist(), "low": low.tolist(), "high": high.tolist()}
 
 
-def _learning_curve(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _learning_curve(records: list[Record]) -> dict[str, Any] | None:
     """Mean learning curve over seeds on the union of their timesteps, with a normal 95% band
     (each seed's curve interpolated linearly inside its own range, absent outside it)."""
-    curves = [np.asarray(r.get("learning_curve") or [], dtype=np.float64).reshape(-1, 2) for r in records]
+    curves = [np.asarray(r.learning_curve, dtype=np.float64).reshape(-1, 2) for r in records]
     curves = [c for c in curves if len(c)]
     if not curves:
         return None
@@ -238,7 +241,10 @@ def _comparison_specs(
     return [
         (
             Comparison(
-                env, label, tuple(sorted(candidates)), None if baselines is None else tuple(sorted(baselines))
+                env=env,
+                label=label,
+                candidates=tuple(sorted(candidates)),
+                baselines=None if baselines is None else tuple(sorted(baselines)),
             ),
             exclude,
         )
@@ -249,7 +255,7 @@ def _comparison_specs(
 def _compare(
     spec_and_exclude: tuple[Comparison, frozenset[str]],
     table: dict[str, Any],
-    ok: dict[str, list[dict[str, Any]]],
+    ok: dict[str, list[Record]],
     score: str,
     higher: bool,
     n_boot: int,
@@ -278,14 +284,14 @@ def _compare(
         return min(group, key=lambda a: (sign * table[a]["metrics"][score]["mean"], a))
 
     x, y = best(candidates), best(baselines)
-    by_seed_x = {r["cell"]["seed"]: r for r in ok[x]}
-    by_seed_y = {r["cell"]["seed"]: r for r in ok[y]}
+    by_seed_x = {r.cell.seed: r for r in ok[x]}
+    by_seed_y = {r.cell.seed: r for r in ok[y]}
     seeds = sorted(set(by_seed_x) & set(by_seed_y))
     if not seeds:
         return None
     sign = 1.0 if higher else -1.0  # "improvement" means a better score
-    xs = [sign * _values(by_seed_x[s]["per_user"][score]) for s in seeds]
-    ys = [sign * _values(by_seed_y[s]["per_user"][score]) for s in seeds]
+    xs = [sign * _values(by_seed_x[s].per_user[score]) for s in seeds]
+    ys = [sign * _values(by_seed_y[s].per_user[score]) for s in seeds]
     result = probability_of_improvement_ci(xs, ys, n_boot=n_boot, seed=BOOTSTRAP_SEED)
     differences = [sign * (a - b) for a, b in zip(xs, ys, strict=True)]  # back on the score's scale
     low, high = bootstrap_ci(differences, "mean", n_boot=n_boot, seed=BOOTSTRAP_SEED)

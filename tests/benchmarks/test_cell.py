@@ -8,11 +8,21 @@ from recworld.benchmarks.suite import Cell
 
 
 def cell(agent, env="ColdStart", seed=0, batch=0, **kwargs):
-    return Cell(env, f"recworld/{env}-v0", kwargs, agent, agent, {}, seed, 100, batch)
+    return Cell(
+        env=env,
+        env_id=f"recworld/{env}-v0",
+        env_kwargs=kwargs,
+        agent=agent,
+        agent_name=agent,
+        params={},
+        seed=seed,
+        budget=100,
+        batch=batch,
+    )
 
 
 def comparable(record):
-    return {k: v for k, v in record.items() if k not in ("seconds", "machine")}
+    return record.model_dump(exclude={"seconds", "machine"})
 
 
 def test_intra_list_diversity_by_hand():
@@ -32,51 +42,51 @@ def test_intra_list_diversity_by_hand():
 @pytest.mark.realdata
 def test_cold_start_cell_every_test_user_once():
     record = run_cell(cell("popularity", horizon=5))
-    assert record["status"] == "ok", record.get("error")
-    n = record["n_users"]
-    assert len(record["users"]) == len(set(record["users"])) == n
-    returns = np.array(record["per_user"]["return"])
-    assert returns.shape == (n,) and len(record["curve"]["mean"]) == 5
-    assert sum(record["curve"]["mean"]) == pytest.approx(returns.mean())
-    assert 0 < record["metrics"]["coverage"] < 1 and record["metrics"]["regret"] >= 0
-    assert 0 <= record["metrics"]["like_rate"] <= 1
-    assert record["kind"] == "ColdStart" and record["learning_curve"] == []
+    assert record.status == "ok", record.error
+    n = record.n_users
+    assert len(record.users) == len(set(record.users)) == n
+    returns = np.array(record.per_user["return"])
+    assert returns.shape == (n,) and len(record.curve["mean"]) == 5
+    assert sum(record.curve["mean"]) == pytest.approx(returns.mean())
+    assert 0 < record.metrics["coverage"] < 1 and record.metrics["regret"] >= 0
+    assert 0 <= record.metrics["like_rate"] <= 1
+    assert record.kind == "ColdStart" and record.learning_curve == []
 
 
 @pytest.mark.realdata
 def test_engagement_counts_each_users_first_session_only():
     record = run_cell(cell("popularity", env="Engagement", horizon=30))
-    assert record["status"] == "ok", record.get("error")
-    length = np.array(record["per_user"]["session_length"])
-    left = np.array(record["per_user"]["leave_rate"])
+    assert record.status == "ok", record.error
+    length = np.array(record.per_user["session_length"])
+    left = np.array(record.per_user["leave_rate"])
     assert length.max() <= 30 and np.all(length[left == 0] == 30) and 0 < left.mean() < 1
-    assert len(record["curve"]["mean"]) == length.max()
-    assert sum(record["curve"]["mean"]) == pytest.approx(np.mean(record["per_user"]["return"]))
+    assert len(record.curve["mean"]) == length.max()
+    assert sum(record.curve["mean"]) == pytest.approx(np.mean(record.per_user["return"]))
 
 
 @pytest.mark.realdata
 def test_results_do_not_depend_on_the_batch_and_seeds_differ():
     whole = run_cell(cell("oracle", horizon=5))
     batched = run_cell(cell("oracle", horizon=5, batch=30))
-    assert whole["per_user"] == batched["per_user"] and whole["users"] == batched["users"]
+    assert whole.per_user == batched.per_user and whole.users == batched.users
     assert comparable(run_cell(cell("oracle", horizon=5))) == comparable(whole)
     other_seed = run_cell(cell("oracle", horizon=5, seed=1))
-    assert other_seed["per_user"]["return"] != whole["per_user"]["return"]
+    assert other_seed.per_user["return"] != whole.per_user["return"]
 
 
 @pytest.mark.realdata
 def test_elicitation_metrics():
     record = run_cell(cell("popularity", env="Elicitation", budget=3))
-    assert record["status"] == "ok", record.get("error")
-    assert set(record["per_user"]) >= {"ndcg", "answer_rate", "return", "like_rate", "diversity"}
-    assert "regret" not in record["per_user"] and record["env_info"]["k"] == 10
-    assert 0 < record["metrics"]["ndcg"] <= 1
+    assert record.status == "ok", record.error
+    assert set(record.per_user) >= {"ndcg", "answer_rate", "return", "like_rate", "diversity"}
+    assert "regret" not in record.per_user and record.env_info["k"] == 10
+    assert 0 < record.metrics["ndcg"] <= 1
 
 
 def test_a_failing_cell_is_a_record_with_its_traceback():
     record = run_cell(cell("no-such-agent"))
-    assert record["status"] == "failed"
-    error = record["error"]
+    assert record.status == "failed"
+    error = record.error
     assert error["phase"] == "agent" and error["type"] == "AgentError"
     assert "no-such-agent" in error["message"] and "Traceback" in error["traceback"]
 

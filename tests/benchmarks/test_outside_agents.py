@@ -50,8 +50,8 @@ def test_a_worker_that_dies_records_why():
     records = []
     run_local([cell], records.append, workers=1)
     (record,) = records
-    assert record["status"] == "failed"
-    message = record["error"]["message"]
+    assert record.status == "failed"
+    message = record.error["message"]
     assert "died, twice" in message and "killed by signal 9" in message
     assert "the GPU driver is gone" in message  # the real cause, from the retry's stderr
 

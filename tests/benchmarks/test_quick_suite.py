@@ -1,6 +1,5 @@
 """The orderings the science expects, pinned on the `quick` suite (orderings, not numbers)."""
 
-import dataclasses
 import json
 
 import pytest
@@ -16,8 +15,8 @@ def test_cold_start_oracle_beats_popularity_beats_random(tmp_path):
     quick = load_suite("quick")
     (cold_start,) = [env for env in quick.envs if env.label == "ColdStart"]
     assert {"random", "popularity", "oracle"} <= set(cold_start.agents)
-    env = dataclasses.replace(cold_start, agents=("random", "popularity", "oracle"))
-    suite = dataclasses.replace(quick, envs=(env,), comparisons=None)
+    env = cold_start.model_copy(update={"agents": ("random", "popularity", "oracle")})
+    suite = quick.model_copy(update={"envs": (env,), "comparisons": None})
     result = run_suite(suite, tmp_path, workers=0, progress=False)
     assert result.ok and result.summary is not None
     table = result.summary["envs"]["ColdStart"]

@@ -35,9 +35,7 @@ def write_suite(tmp_path, text=TINY, name="tiny.toml"):
 
 
 def comparable(records):
-    return {
-        key: {k: v for k, v in r.items() if k not in ("seconds", "machine")} for key, r in records.items()
-    }
+    return {key: r.model_dump(exclude={"seconds", "machine"}) for key, r in records.items()}
 
 
 REPORT_FILES = ("report.md", "summary.json", "ColdStart_scores.png", "ColdStart_curves.png")
@@ -50,14 +48,14 @@ def test_tiny_suite_end_to_end_and_report_rebuilt_from_records(tmp_path, capsys)
     assert "4 cells: 4 run now, 0 kept from before, 0 failed" in printed
     records = read_records(out)
     assert sorted(records) == [f"ColdStart__{a}__{s}" for a in ("popularity", "random") for s in (0, 1)]
-    assert all(r["status"] == "ok" for r in records.values())
+    assert all(r.status == "ok" for r in records.values())
     summary = json.loads((out / "summary.json").read_text())
     env = summary["envs"]["ColdStart"]
     assert summary["complete"] and env["ranking"] == ["popularity", "random"]
     stats = env["agents"]["popularity"]["metrics"]["return"]
     assert (
         stats["mean_low"] <= stats["mean"] <= stats["mean_high"]
-        and stats["n"] == 2 * records["ColdStart__popularity__0"]["n_users"]
+        and stats["n"] == 2 * records["ColdStart__popularity__0"].n_users
     )
     report = (out / "report.md").read_text()
     assert "| 1 | popularity |" in report and "Score: **return**" in report and "numpy" in report
@@ -83,7 +81,7 @@ def test_a_failing_cell_is_recorded_reported_and_exits_non_zero(tmp_path, capsys
     printed = capsys.readouterr().out
     assert "1 failed" in printed and "failed ColdStart__no-such-agent__0 (agent): AgentError" in printed
     record = read_records(out)["ColdStart__no-such-agent__0"]
-    assert record["status"] == "failed" and "Traceback" in record["error"]["traceback"]
+    assert record.status == "failed" and "Traceback" in record.error["traceback"]
     summary = json.loads((out / "summary.json").read_text())
     assert not summary["complete"] and summary["failed"][0]["key"] == "ColdStart__no-such-agent__0"
     assert summary["envs"]["ColdStart"]["not_scored"] == ["no-such-agent"]
@@ -101,7 +99,7 @@ def test_a_changed_cell_is_run_again_on_resume(tmp_path):
     changed = write_suite(tmp_path, TINY.replace("horizon = 10", "horizon = 4"), "changed.toml")
     second = run_suite(load_suite(changed), out, workers=0, resume=True, progress=False)
     assert second.ran == 4 and second.kept == 0
-    assert all(len(r["curve"]["mean"]) == 4 for r in read_records(out).values())
+    assert all(len(r.curve["mean"]) == 4 for r in read_records(out).values())
 
 
 SLOW = """

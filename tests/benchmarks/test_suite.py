@@ -35,7 +35,7 @@ def test_minimal_suite_defaults_and_round_trip(tmp_path):
     assert suite.name == "mine" and suite.seeds == (0, 1) and suite.metrics[0] == "return"
     cell = suite.cells()[0]
     assert cell.key == "ColdStart__random__0" and cell.agent_name == "random" and cell.budget == suite.budget
-    assert type(suite).from_dict(suite.to_dict()).cells() == suite.cells()
+    assert type(suite).model_validate(suite.model_dump()).cells() == suite.cells()
 
 
 def test_agent_labels_params_and_budget_precedence():
@@ -78,8 +78,8 @@ INVALID = [
         'seeds = [0]\n[[envs]]\nid = "recworld/Nope-v0"\nagents = ["random"]\n',
         "unknown environment 'recworld/Nope-v0'",
     ),
-    ('seeds = [0]\n[[envs]]\nagents = ["random"]\n', "missing `id`"),
-    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\n', "missing `agents`"),
+    ('seeds = [0]\n[[envs]]\nagents = ["random"]\n', "envs[0].id: missing"),
+    ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\n', "envs[0].agents: missing"),
     ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = []\n', "non-empty list"),
     ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = ["a", "a"]\n', "listed twice"),
     ('seeds = [0]\n[[envs]]\nid = "recworld/ColdStart-v0"\nagents = ["a b"]\n', "cannot name a record file"),

@@ -236,22 +236,22 @@ def test_cells_are_the_grid_of_environments_agents_and_seeds(doc):
     cells = suite.cells()
     assert len(cells) == len(doc["seeds"]) * sum(len(e["agents"]) for e in doc["envs"])
     assert len({c.key for c in cells}) == len(cells)
-    assert [c.to_dict() for c in cells] == expected_cells(doc)
+    assert [c.model_dump() for c in cells] == expected_cells(doc)
     for cell in cells:
         assert cell.key == f"{cell.env}__{cell.agent}__{cell.seed}"
         assert cell.key.count("__") == 2  # labels never hold '__', so the key splits back
-        assert Cell.from_dict(json.loads(json.dumps(cell.to_dict()))) == cell
+        assert Cell.model_validate_json(cell.model_dump_json()) == cell
 
 
 @SETTINGS
 @given(suite_documents())
 def test_the_dict_form_round_trips(doc):
     suite = parse_suite(to_toml(doc), source=SOURCE)
-    as_dict = suite.to_dict()
-    assert Suite.from_dict(as_dict) == suite
-    through_json = Suite.from_dict(json.loads(json.dumps(as_dict)))  # as written to suite.json
+    as_dict = suite.model_dump(mode="json")
+    assert Suite.model_validate(as_dict) == suite
+    through_json = Suite.model_validate(json.loads(json.dumps(as_dict)))  # as written to suite.json
     assert through_json == suite and through_json.cells() == suite.cells()
-    assert Suite.from_dict(as_dict).to_dict() == as_dict
+    assert Suite.model_validate(as_dict).model_dump(mode="json") == as_dict
     # ... and the dict form, written back as a suite file, is the same suite again
     again = {k: v for k, v in as_dict.items() if k != "source" and v is not None}
     again["agents"] = {

@@ -19,7 +19,16 @@ def returns(agent, dynamics, seeds=(0, 1), horizon=100):
     kwargs = {"horizon": horizon, "dynamics": dynamics}
     rows = []
     for seed in seeds:
-        cell = Cell("Engagement", "recworld/Engagement-v0", kwargs, agent, agent, {}, seed, 0)
+        cell = Cell(
+            env="Engagement",
+            env_id="recworld/Engagement-v0",
+            env_kwargs=kwargs,
+            agent=agent,
+            agent_name=agent,
+            params={},
+            seed=seed,
+            budget=0,
+        )
         rows.append(evaluate(make_agent(agent, seed=seed), cell)["per_user"]["return"])
     return np.asarray(rows)
 
