@@ -1,10 +1,10 @@
 """Biased matrix factorisation fitted by alternating least squares, vectorised over users and items.
 
 ``r_ui ~ mu + b_u + b_i + p_u . q_i``. Each half-step solves every user's (or item's) ridge problem:
-the ratings are grouped by user once per fit, and one compiled pass builds each user's normal
-equations ``sum_i x_i x_i^T``, ``sum_i r_ui x_i`` over the items they rated (in float64) and solves
-them by Cholesky, so no per-rating outer products are materialised. The penalty on a user is
-``reg * n_u`` (ALS-WR, Zhou et al. 2008), which needs no per-dataset retuning of its scale.
+the ratings are grouped by user once per fit, and compiled loops build each user's normal equations
+``sum_i x_i x_i^T``, ``sum_i r_ui x_i`` over the items they rated (in float64, no per-rating outer
+products materialised) and solve them by Cholesky. The penalty on a user is ``reg * n_u`` (ALS-WR,
+Zhou et al. 2008), which needs no per-dataset retuning of its scale.
 
 Read as a Bayesian linear model (item side fixed), the same ridge gives each user's vector
 ``x_u = [b_u, p_u]`` a Gaussian posterior with covariance ``sigma_u^2 (X_u^T X_u + reg n_u I)^-1``;

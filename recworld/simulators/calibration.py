@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from recworld.simulators.base import sample_levels
 from recworld.simulators.ladder import Split, fit_ladder
@@ -63,8 +64,32 @@ class Decomposition:
         return cls(grand, item, user, table - grand - item[None, :] - user[:, None])
 
     def scores(self, item_scale: float, user_scale: float, taste_scale: float) -> np.ndarray:
-        table = self.grand + item_scale * self.item[None, :] + user_scale * self.user[:, None]
-        return (table + taste_scale * self.interaction).astype(np.float32)
+        """The rescaled table, float32: ``m + s_item a_i + s_user b_u + s_taste t_ui``."""
+        return _rescaled(
+            self.grand, self.item, self.user, self.interaction, item_scale, user_scale, taste_scale
+        )
+
+
+@njit(cache=True)
+def _rescaled(
+    grand: float,
+    item: np.ndarray,
+    user: np.ndarray,
+    interaction: np.ndarray,
+    item_scale: float,
+    user_scale: float,
+    taste_scale: float,
+) -> np.ndarray:
+    """`Decomposition.scores` in one pass, without full-size float64 temporaries (the same operations
+    in the same order as the broadcast expression, so the same numbers)."""
+    n_users, n_items = interaction.shape
+    table = np.empty((n_users, n_items), dtype=np.float32)
+    row = grand + item_scale * item
+    for u in range(n_users):
+        shift = user_scale * user[u]
+        for i in range(n_items):
+            table[u, i] = (row[i] + shift) + taste_scale * interaction[u, i]
+    return table
 
 
 @dataclass(frozen=True)

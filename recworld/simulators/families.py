@@ -142,11 +142,9 @@ def fit_simulator(
     search = []
     for params in candidates:
         model = fit(train, params)
-        held_out = _rmse(model, u[val], i[val], r[val], data.rating_scale)
-        search.append(
-            (held_out, _rmse(model, u[train], i[train], r[train], data.rating_scale), params, model)
-        )
-    val_rmse, train_rmse, best, model = min(search, key=lambda row: row[0])
+        search.append((_rmse(model, u[val], i[val], r[val], data.rating_scale), params, model))
+    val_rmse, best, model = min(search, key=lambda row: row[0])
+    train_rmse = _rmse(model, u[train], i[train], r[train], data.rating_scale)
     inflation = (val_rmse / train_rmse) ** 2
     levels = np.unique(data.rating)
     step = float(np.min(np.diff(levels))) if len(levels) > 1 else 1.0
@@ -203,7 +201,7 @@ def fit_simulator(
             "calibration": None if calibration is None else calibration.to_dict(),
             "validation_rmse": val_rmse,
             "train_rmse": train_rmse,
-            "search": [{"params": p, "validation_rmse": v} for v, _, p, _ in search],
+            "search": [{"params": p, "validation_rmse": v} for v, p, _ in search],
             "fit_seconds": time.perf_counter() - started,
         },
     )

@@ -23,12 +23,17 @@ class NeighbourModel:
     ) -> None:
         self.baseline, self.residuals, self.similarity, self.k = baseline, residuals, similarity, k
 
-    def _neighbour_term(self, user: int, items: np.ndarray) -> np.ndarray:
+    def _neighbour_term(self, user: int, items: np.ndarray | None) -> np.ndarray:
+        """The user's neighbour term at ``items`` (``None``: every item)."""
         start, end = self.residuals.indptr[user], self.residuals.indptr[user + 1]
         rated = self.residuals.indices[start:end]
         if not len(rated):
-            return np.zeros(len(items), dtype=np.float32)
-        sims = self.similarity[items][:, rated]  # (n_items asked, n_rated)
+            return np.zeros(len(self.similarity) if items is None else len(items), dtype=np.float32)
+        # (n_items asked, n_rated), gathered in one step (never a copy of the asked rows first)
+        if items is None:
+            sims = np.take(self.similarity, rated, axis=1)
+        else:
+            sims = self.similarity[np.ix_(items, rated)]
         resid = self.residuals.data[start:end].astype(np.float32)
         if len(rated) > self.k:
             top = np.argpartition(-sims, self.k - 1, axis=1)[:, : self.k]
@@ -47,9 +52,8 @@ class NeighbourModel:
 
     def table(self) -> np.ndarray:
         table = self.baseline.table()
-        all_items = np.arange(table.shape[1])
         for u in range(table.shape[0]):
-            table[u] += self._neighbour_term(u, all_items)
+            table[u] += self._neighbour_term(u, None)
         return table
 
 
@@ -77,4 +81,4 @@ def fit_item_knn(
     similarity = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
     similarity *= (common - 1).clip(min=0) / ((common - 1).clip(min=0) + shrinkage)
     np.fill_diagonal(similarity, 0.0)
-    return NeighbourModel(baseline, z, similarity.astype(np.float32), k)
+    return NeighbourModel(baseline, z, similarity.astype(np.float32, order="C"), k)  # rows gathered fast

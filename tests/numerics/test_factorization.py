@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from recworld.numerics.factorization import UserPrior, fit_als, fold_in, item_means
+from recworld.numerics.factorization import UserPrior, _Pattern, fit_als, fold_in, item_means
 from recworld.numerics.metrics import dcg_at_k, masked_mae, ndcg_at_k
 
 RANK = 3
@@ -227,3 +227,26 @@ def test_masked_mae_by_hand():
     truth = np.array([[2.0, 2.0, 1.0, 9.0], [1.0, 1.0, 1.0, 1.0], [4.0, 4.0, 4.0, 4.0]])
     valid = np.array([[True, True, True, False], [False, False, False, False], [True, False, False, True]])
     np.testing.assert_allclose(masked_mae(prediction, truth, valid), [(1 + 0 + 2) / 3, 0.0, 1.0])
+
+
+def test_each_half_step_solves_every_rows_ridge_problem():
+    """The compiled normal equations and Cholesky solve give each user's dense ridge solution."""
+    rng = np.random.default_rng(3)
+    n_users, n_items, rank, reg = 30, 20, 4, 0.1
+    users, items = rng.integers(0, n_users, 300), rng.integers(0, n_items, 300)
+    users[users == 7] = 8  # user 7 rated nothing: only the penalty speaks for it
+    ratings = rng.normal(3.5, 1.0, 300)
+    other, offset = rng.normal(size=(n_items, rank)), rng.normal(size=n_items)
+    intercept, coefficients = _Pattern(users, items, n_users, ratings).ridge(offset, other, reg)
+    design = np.column_stack([np.ones(n_items), other])
+    for user in range(n_users):
+        x, targets = design[items[users == user]], (ratings - offset[items])[users == user]
+        normal = x.T @ x + reg * max(len(x), 1) * np.eye(1 + rank)
+        expected = np.linalg.solve(normal, x.T @ targets)
+        np.testing.assert_allclose(np.r_[intercept[user], coefficients[user]], expected, atol=1e-12)
+
+
+def test_an_unpenalised_user_without_ratings_is_an_error():
+    rng = np.random.default_rng(0)
+    with pytest.raises(np.linalg.LinAlgError, match="reg > 0"):  # user 1 rated nothing
+        fit_als(np.array([0, 0]), np.array([0, 1]), np.array([4.0, 3.0]), 2, 2, rank=1, reg=0.0, rng=rng)

@@ -6,6 +6,7 @@ from recworld.numerics.factorization import fit_als
 from recworld.simulators import FAMILIES, SimulatorError, fit_simulator
 from recworld.simulators.awareness import fit_awareness
 from recworld.simulators.fidelity import auc, gini, point_prediction
+from recworld.simulators.item_knn import fit_item_knn
 from tests.simulators.synthetic import low_rank_ratings
 
 
@@ -73,6 +74,42 @@ def test_awareness_finds_activity_popularity_and_preference():
     )
     assert auc(fitted[known], fitted[~known]) > 0.8
     assert np.corrcoef(fitted.ravel(), true_logit.ravel())[0, 1] > 0.9
+
+
+def test_awareness_takes_the_newton_steps_of_its_docstring():
+    """The compiled fit against a direct transcription of the steps on the dense matrix."""
+    rng = np.random.default_rng(1)
+    scores = rng.normal(3.5, 0.8, (60, 40))
+    known = rng.random(scores.shape) < 1 / (1 + np.exp(-(scores - 5.0)))
+    users, items = np.nonzero(known)
+    model = fit_awareness(users, items, scores, n_iter=8)
+    rated = known.astype(np.float64)
+    z = ((scores - scores.mean()) / scores.std()).astype(np.float32).astype(np.float64)
+    share_u = np.clip(rated.mean(axis=1), 1e-4, 1 - 1e-4)
+    share_i = np.clip(rated.mean(axis=0), 1e-4, 1 - 1e-4)
+    alpha = np.log(share_u / (1 - share_u))
+    beta = np.log(share_i / (1 - share_i)) - np.log(share_i / (1 - share_i)).mean()
+    gamma = 0.0
+    for _ in range(8):
+        p = 1 / (1 + np.exp(-(alpha[:, None] + beta[None, :] + gamma * z)))
+        alpha += (rated - p).sum(axis=1) / ((p * (1 - p)).sum(axis=1) + 1e-6)
+        p = 1 / (1 + np.exp(-(alpha[:, None] + beta[None, :] + gamma * z)))
+        beta += ((rated - p).sum(axis=0) - 0.1 * beta) / ((p * (1 - p)).sum(axis=0) + 0.1)
+        p = 1 / (1 + np.exp(-(alpha[:, None] + beta[None, :] + gamma * z)))
+        gamma += float(((rated - p) * z).sum() / ((p * (1 - p) * z * z).sum() + 1e-6))
+    np.testing.assert_allclose(model.user, alpha, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model.item, beta, rtol=1e-6, atol=1e-6)
+    assert model.preference == pytest.approx(gamma, rel=1e-9)
+
+
+def test_item_knn_table_agrees_with_its_pairwise_predictions(synthetic):
+    data, _ = synthetic
+    users, items = data.user.astype(np.int64), data.item.astype(np.int64)
+    ratings, rng = data.rating.astype(float), np.random.default_rng(0)
+    model = fit_item_knn(users, items, ratings, data.n_users, data.n_items, k=5, rng=rng)
+    every_user, every_item = np.divmod(np.arange(data.n_users * data.n_items), data.n_items)
+    pairwise = model.predict(every_user, every_item).reshape(data.n_users, data.n_items)
+    np.testing.assert_allclose(model.table(), pairwise, atol=1e-5)
 
 
 def test_als_matches_a_direct_least_squares_solution():
