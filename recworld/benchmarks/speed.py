@@ -124,12 +124,13 @@ def env_speed(
     single_steps: int = 20_000,
     vector_steps: int = 100,
     memory_users: tuple[int, ...] = (1024, 65_536),
+    repeats: int = 3,
 ) -> dict[str, Any]:
     """Steps per second of every registered environment on ``dataset`` through ``gymnasium.make`` with
     its default wrappers (random actions drawn beforehand, resets included), user-steps per second of
     the native vector environments at ``num_envs`` users, the bare kernel (`bare_step_speed`) timed in
-    the same run, the ratios to it, and the vector environments' peak memory at ``memory_users`` users
-    (each measured in a fresh process)."""
+    the same run (each the median of ``repeats`` runs), the ratios to it, and the vector environments'
+    peak memory at ``memory_users`` users (each measured in a fresh process)."""
     import gymnasium as gym
 
     from recworld.envs import ENV_IDS, REPLAY_IDS
@@ -141,25 +142,21 @@ def env_speed(
     for label, kwargs in variants.items():
         env_id = label.split(" ")[0]
         env = gym.make(env_id, dataset=dataset, **kwargs)
-        single[label] = _single_speed(env, single_steps)
+        single[label] = _single_speed(env, single_steps, repeats)
         venv = gym.make_vec(
             env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", dataset=dataset, **kwargs
         )
-        venv.reset(seed=0)
-        n_items = venv.unwrapped.kernel.n_items
-        batches = np.random.default_rng(0).integers(0, n_items, (vector_steps, num_envs))
-        venv.step(batches[0])  # warm-up
-        started = time.perf_counter()
-        for batch in batches:
-            venv.step(batch)
-        vector[label] = vector_steps * num_envs / (time.perf_counter() - started)
+        vector[label] = _vector_speed(venv, vector_steps, repeats)
     for env_id in REPLAY_IDS:  # logged data, not a dataset's ratings: single environment only
         try:
-            single[env_id] = _single_speed(gym.make(env_id), single_steps)
+            single[env_id] = _single_speed(gym.make(env_id), single_steps, repeats)
         except DataError as err:  # its data is not fetched: say so, time the rest
             single[env_id] = float("nan")
             print(f"{env_id}: not timed ({err})")
-    bare = {"single": bare_step_speed(1, single_steps), "vector": bare_step_speed(num_envs, vector_steps)}
+    bare = {
+        "single": float(np.median([bare_step_speed(1, single_steps) for _ in range(repeats)])),
+        "vector": float(np.median([bare_step_speed(num_envs, vector_steps) for _ in range(repeats)])),
+    }
     return {
         "env_dataset": dataset,
         "num_envs": num_envs,
@@ -176,7 +173,7 @@ def env_speed(
     }
 
 
-def _single_speed(env: Any, steps: int) -> float:
+def _single_speed(env: Any, steps: int, repeats: int) -> float:
     env.reset(seed=0)
     space = env.action_space
     if isinstance(getattr(space, "n", None), int | np.integer):
@@ -185,13 +182,29 @@ def _single_speed(env: Any, steps: int) -> float:
         space.seed(0)
         actions = [space.sample() for _ in range(steps)]
     env.step(actions[0])  # warm-up (compiled code loads, lists are built)
-    env.reset(seed=1)
-    started = time.perf_counter()
-    for action in actions:
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    return steps / (time.perf_counter() - started)
+    rates = []
+    for repeat in range(repeats):
+        env.reset(seed=1 + repeat)
+        started = time.perf_counter()
+        for action in actions:
+            _, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+        rates.append(steps / (time.perf_counter() - started))
+    return float(np.median(rates))
+
+
+def _vector_speed(env: Any, steps: int, repeats: int) -> float:
+    env.reset(seed=0)
+    batches = np.random.default_rng(0).integers(0, env.unwrapped.kernel.n_items, (steps, env.num_envs))
+    env.step(batches[0])  # warm-up
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for batch in batches:
+            env.step(batch)
+        rates.append(steps * env.num_envs / (time.perf_counter() - started))
+    return float(np.median(rates))
 
 
 _MEMORY_PROBE = """

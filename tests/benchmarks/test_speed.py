@@ -8,7 +8,9 @@ pytestmark = pytest.mark.realdata
 
 
 def test_environment_speed_names_its_dataset_and_covers_every_environment():
-    results = env_speed("movielens-100k", num_envs=4, single_steps=20, vector_steps=2, memory_users=(8,))
+    results = env_speed(
+        "movielens-100k", num_envs=4, single_steps=20, vector_steps=2, memory_users=(8,), repeats=1
+    )
     assert results["env_dataset"] == "movielens-100k" and results["num_envs"] == 4
     assert set(results["vector_user_steps_per_s"]) <= set(results["single_env_steps_per_s"])
     assert "recworld/OBD-Replay-v0" in results["single_env_steps_per_s"]  # every registered id
