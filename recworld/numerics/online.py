@@ -32,7 +32,6 @@ def add_observation(
     return direction, denominator
 
 
-@njit(cache=True)
 def add_observations(
     inverse: np.ndarray,
     moment: np.ndarray,
@@ -43,29 +42,45 @@ def add_observations(
     variances: np.ndarray,
     design_t: np.ndarray,
 ) -> None:
-    """Add every ``(design[items[r, j]], targets[r, j])`` to row ``users[r]``. If ``variances`` is not
-    empty it holds each row's ``x_i^T inverse x_i`` for every item ``i`` (``design_t``: the design
-    transposed, float32 like ``variances``), kept up to date in ``O(n D)`` per observation instead of
-    ``O(n D^2)``."""
-    n_items = design.shape[0]
-    projection = np.empty(n_items, dtype=variances.dtype)
-    for r in range(len(users)):
-        b = users[r]
-        for j in range(items.shape[1]):
-            direction, denominator = add_observation(inverse, moment, b, design[items[r, j]], targets[r, j])
-            if variances.shape[0] == 0:
-                continue
-            projection[:] = 0.0
-            scale = np.float32(1.0 / denominator)
-            for k in range(len(direction)):
-                weight = np.float32(direction[k])
-                for i in range(n_items):
-                    projection[i] += weight * design_t[k, i]
-            for i in range(n_items):
-                variances[b, i] = max(variances[b, i] - projection[i] * projection[i] * scale, 0.0)
+    """Add every ``(design[items[r, j]], targets[r, j])`` to row ``users[r]`` (distinct rows), slot by
+    slot. If ``variances`` is not empty it holds each row's ``x_i^T inverse x_i`` for every item ``i``
+    (``design_t``: the design transposed, float32 like ``variances``), kept up to date in ``O(n D)``
+    per observation instead of ``O(n D^2)``: the projections of all rows are one matrix product."""
+    for j in range(items.shape[1]):
+        directions, denominators = _add_each(inverse, moment, users, design, items[:, j], targets[:, j])
+        if len(variances):
+            _lower_variances(variances, users, directions.astype(design_t.dtype) @ design_t, denominators)
 
 
 @njit(cache=True)
+def _add_each(
+    inverse: np.ndarray,
+    moment: np.ndarray,
+    users: np.ndarray,
+    design: np.ndarray,
+    items: np.ndarray,
+    targets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    directions = np.empty((len(users), design.shape[1]))
+    denominators = np.empty(len(users))
+    for r in range(len(users)):
+        direction, denominator = add_observation(inverse, moment, users[r], design[items[r]], targets[r])
+        directions[r] = direction
+        denominators[r] = denominator
+    return directions, denominators
+
+
+@njit(cache=True)
+def _lower_variances(
+    variances: np.ndarray, users: np.ndarray, projection: np.ndarray, denominators: np.ndarray
+) -> None:
+    zero = variances.dtype.type(0.0)
+    for r in range(len(users)):
+        b, scale = users[r], variances.dtype.type(1.0 / denominators[r])
+        for i in range(variances.shape[1]):
+            variances[b, i] = max(variances[b, i] - projection[r, i] * projection[r, i] * scale, zero)
+
+
 def upper_bounds(
     inverse: np.ndarray,
     moment: np.ndarray,
@@ -77,16 +92,23 @@ def upper_bounds(
     out: np.ndarray,
 ) -> None:
     """Each row's ``k = out.shape[1]`` allowed items with the highest ``offset_i + x_i . mean +
-    width * sqrt(variance_i)`` (LinUCB's upper confidence bounds), best first, into ``out``; one pass
-    over the items per factor, float32 like ``design_t``."""
-    d, n_items = design_t.shape
-    scores = np.empty(n_items, dtype=design_t.dtype)
-    for b in range(inverse.shape[0]):
-        mean = inverse[b] @ moment[b]
-        for i in range(n_items):
-            scores[i] = offset[i] + width * np.sqrt(variances[b, i])
-        for k in range(d):
-            weight = design_t.dtype.type(mean[k])
-            for i in range(n_items):
-                scores[i] += weight * design_t[k, i]
-        select_top(scores, allowed[b], out[b])
+    width * sqrt(variance_i)`` (LinUCB's upper confidence bounds), best first, into ``out``; the means'
+    scores are one matrix product (float32, like ``design_t``)."""
+    means = np.einsum("bde,be->bd", inverse, moment).astype(design_t.dtype)
+    _select_upper(means @ design_t, offset, variances, design_t.dtype.type(width), allowed, out)
+
+
+@njit(cache=True)
+def _select_upper(
+    scores: np.ndarray,
+    offset: np.ndarray,
+    variances: np.ndarray,
+    width: float,
+    allowed: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    for b in range(scores.shape[0]):
+        row = scores[b]
+        for i in range(len(row)):
+            row[i] += offset[i] + width * np.sqrt(variances[b, i])
+        select_top(row, allowed[b], out[b])
