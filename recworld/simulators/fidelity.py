@@ -245,10 +245,12 @@ def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "target": "<= 0.92",
         "met": bool(report["point_rmse"] <= 0.92),
     }
+    # the goals set for each scale: 10 s on a MovieLens-100K-sized set, 60 s on a MovieLens-1M-sized one
+    limit = 10 if report["train_ratings"] <= 200_000 else 60
     found["fit_seconds"] = {
         "value": report["fit_seconds"],
-        "target": "<= 10 s",
-        "met": bool(report["fit_seconds"] <= 10),
+        "target": f"<= {limit} s",
+        "met": bool(report["fit_seconds"] <= limit),
     }
     return found
 
