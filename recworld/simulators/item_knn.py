@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from recworld.numerics.factorization import FactorModel, fit_als
 
@@ -26,26 +27,16 @@ class NeighbourModel:
     def _neighbour_term(self, user: int, items: np.ndarray | None) -> np.ndarray:
         """The user's neighbour term at ``items`` (``None``: every item)."""
         start, end = self.residuals.indptr[user], self.residuals.indptr[user + 1]
-        rated = self.residuals.indices[start:end]
-        if not len(rated):
-            return np.zeros(len(self.similarity) if items is None else len(items), dtype=np.float32)
-        # (n_items asked, n_rated), gathered in one step (never a copy of the asked rows first)
-        if items is None:
-            sims = np.take(self.similarity, rated, axis=1)
-        else:
-            sims = self.similarity[np.ix_(items, rated)]
+        rated = self.residuals.indices[start:end].astype(np.int64)
+        asked = np.arange(len(self.similarity)) if items is None else np.asarray(items, dtype=np.int64)
         resid = self.residuals.data[start:end].astype(np.float32)
-        if len(rated) > self.k:
-            top = np.argpartition(-sims, self.k - 1, axis=1)[:, : self.k]
-            sims, resid = np.take_along_axis(sims, top, axis=1), resid[top]
-        weight = np.abs(sims).sum(axis=1)
-        return np.where(weight > 0, (sims * resid).sum(axis=1) / np.maximum(weight, 1e-9), 0.0)
+        return _neighbour_terms(self.similarity, rated, resid, asked, self.k)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         predictions = self.baseline.predict(users, items)
         order = np.argsort(users, kind="stable")
         bounds = np.flatnonzero(np.diff(users[order])) + 1
-        for group in np.split(order, bounds):  # one batched top-k per user (fit time only)
+        for group in np.split(order, bounds):  # one call per user (fit time only)
             if len(group):
                 predictions[group] += self._neighbour_term(int(users[group[0]]), items[group])
         return predictions
@@ -55,6 +46,43 @@ class NeighbourModel:
         for u in range(table.shape[0]):
             table[u] += self._neighbour_term(u, None)
         return table
+
+
+@njit(cache=True)
+def _neighbour_terms(
+    similarity: np.ndarray, rated: np.ndarray, resid: np.ndarray, items: np.ndarray, k: int
+) -> np.ndarray:
+    """For each item, the similarity-weighted mean residual over its ``k`` most similar rated items
+    (all of them when fewer): one pass over the rated items per asked item, keeping a sorted short
+    list. Equal similarities at the k-th place may be chosen in another order than a partition's; the
+    term changes only if their residuals differ (zero similarities weigh nothing either way)."""
+    out = np.zeros(len(items))
+    m = min(k, len(rated))
+    if m == 0:
+        return out
+    best = np.empty(m, dtype=similarity.dtype)
+    chosen = np.empty(m, dtype=np.int64)
+    for a in range(len(items)):
+        row = similarity[items[a]]
+        filled = 0
+        for r in range(len(rated)):
+            value = row[rated[r]]
+            if filled == m and value <= best[m - 1]:
+                continue
+            j = filled if filled < m else m - 1
+            while j > 0 and best[j - 1] < value:
+                best[j] = best[j - 1]
+                chosen[j] = chosen[j - 1]
+                j -= 1
+            best[j] = value
+            chosen[j] = r
+            filled = min(filled + 1, m)
+        weight, total = 0.0, 0.0
+        for j in range(filled):
+            weight += abs(best[j])
+            total += best[j] * resid[chosen[j]]
+        out[a] = total / max(weight, 1e-9) if weight > 0 else 0.0
+    return out
 
 
 def fit_item_knn(
