@@ -186,7 +186,6 @@ class RecommendationKernel(Kernel):
         """What `recommend_step` reads after the actions, the ring's head and the clicks: arrays the
         kernel updates in place, so the tuple is built once."""
         regret_mode, top, top_expected, top_rows = self.regret_lists()
-        history = self.history
         return (
             self.table_rows,
             self.table,
@@ -210,14 +209,7 @@ class RecommendationKernel(Kernel):
             top_expected,
             top_rows,
             self.pointer,
-            (
-                history.items,
-                history.responses,
-                history.shown_sum,
-                history.rated_sum,
-                history.n_shown,
-                history.n_rated,
-            ),
+            self.history.ring(),
             self.world.item_features,
             self.dynamics_parameters,
             self.dynamic_state,

@@ -213,7 +213,6 @@ class ElicitationKernel(Kernel):
 
     def _step_arguments(self) -> tuple[tuple, tuple, tuple]:
         """What the compiled step reads: arrays the kernel updates in place, so the tuples are built once."""
-        history = self.history
         answer_arguments = (
             self.table_rows,
             self.table,
@@ -255,15 +254,7 @@ class ElicitationKernel(Kernel):
             self.mae,
             *self.scale,
         )
-        ring = (
-            history.items,
-            history.responses,
-            history.shown_sum,
-            history.rated_sum,
-            history.n_shown,
-            history.n_rated,
-        )
-        return answer_arguments, metric_arguments, ring
+        return answer_arguments, metric_arguments, self.history.ring()
 
 
 class ElicitationEnv(RecEnv):

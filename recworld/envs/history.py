@@ -46,15 +46,12 @@ class History:
         return self.state()
 
     def state(self) -> tuple:
-        return (
-            self.head,
-            self.items,
-            self.responses,
-            self.shown_sum,
-            self.rated_sum,
-            self.n_shown,
-            self.n_rated,
-        )
+        """``(head, *ring())``, as `recworld.envs.compiled.observe_history` reads it."""
+        return (self.head, *self.ring())
+
+    def ring(self) -> tuple:
+        """The arrays a compiled step writes a step into (`recworld.envs.compiled.record_batch`)."""
+        return (self.items, self.responses, self.shown_sum, self.rated_sum, self.n_shown, self.n_rated)
 
     def record(
         self,
@@ -78,7 +75,7 @@ class History:
             features,
             self.low,
             self.span,
-            *self.state()[1:],
+            *self.ring(),
         )
 
     def space_parts(self, item_dim: int) -> dict[str, spaces.Box]:
