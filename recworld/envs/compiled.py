@@ -692,10 +692,10 @@ def _score_candidates(
 @njit(cache=True)
 def elicitation_start(
     index: np.ndarray,
-    member: np.ndarray,
     rated: np.ndarray,
     rated_only: bool,
     prior_prediction: np.ndarray,
+    member: np.ndarray,
     predicted: np.ndarray,
     truth: np.ndarray,
     gains: np.ndarray,

@@ -126,25 +126,11 @@ class ElicitationKernel(Kernel):
             self.predicted[index] = self._predict(index)
         # Scored on the films the user did not rate in the data (a world's truth is known for every
         # film), or, on replay and its twin, on the films they rated and were not asked about.
-        elicitation_start(
-            np.asarray(index, dtype=np.int64),
-            self.member,
-            self.rated_table,
-            self.rated,
-            self.prior_prediction,
-            self.predicted,
-            self.truth,
-            self.gains,
-            self.candidates,
-            self.ideal_items,
-            self.top,
-            self.error_sum,
-            self.n_candidates,
-            self.ideal,
-            self.ndcg,
-            self.mae,
-            *self.scale,
-        )
+        if self.arguments is None:
+            self.arguments = self._step_arguments()
+        metrics = self.arguments[1][5:]  # member, predicted, ..., the rating scale
+        index = np.asarray(index, dtype=np.int64)
+        elicitation_start(index, self.rated_table, self.rated, self.prior_prediction, *metrics)
 
     def _predict(self, rows: np.ndarray) -> np.ndarray:
         """A recommender of your own: its scores of every film from the answers so far (predicted ratings)."""
