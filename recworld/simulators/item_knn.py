@@ -9,9 +9,12 @@ tuned on the latent-factor world can be tested on a world it was not tuned on.
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, prange
 
 from recworld.numerics.factorization import FactorModel, fit_als
 
@@ -43,8 +46,15 @@ class NeighbourModel:
 
     def table(self) -> np.ndarray:
         table = self.baseline.table()
-        for u in range(table.shape[0]):
-            table[u] += self._neighbour_term(u, None)
+        z = self.residuals
+        _add_neighbour_terms(
+            table,
+            self.similarity,
+            z.indptr.astype(np.int64),
+            z.indices.astype(np.int64),
+            z.data.astype(np.float32),
+            self.k,
+        )
         return table
 
 
@@ -85,6 +95,24 @@ def _neighbour_terms(
     return out
 
 
+@njit(cache=True, parallel=True)
+def _add_neighbour_terms(
+    table: np.ndarray,
+    similarity: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    k: int,
+) -> None:
+    """Every user's neighbour terms added to their row of ``table``, users in parallel (each row is
+    one user's alone, so the result does not depend on the threads)."""
+    everything = np.arange(table.shape[1])
+    for u in prange(table.shape[0]):
+        start, end = indptr[u], indptr[u + 1]
+        if end > start:
+            table[u] += _neighbour_terms(similarity, indices[start:end], data[start:end], everything, k)
+
+
 def fit_item_knn(
     users: np.ndarray,
     items: np.ndarray,
@@ -97,7 +125,41 @@ def fit_item_knn(
     baseline_reg: float = 0.05,
     rng: np.random.Generator,
 ) -> NeighbourModel:
-    """Fit baselines and the shrunk Pearson-baseline item similarities."""
+    """Fit baselines and the shrunk Pearson-baseline item similarities (computed once for a grid that
+    varies ``k`` only: the last ones are kept, keyed by the data and the other parameters)."""
+    key = (
+        hashlib.sha256(
+            b"".join(np.ascontiguousarray(a).tobytes() for a in (users, items, ratings))
+        ).hexdigest(),
+        n_users,
+        n_items,
+        shrinkage,
+        baseline_reg,
+    )
+    if _last_similarity.get("key") != key:
+        _last_similarity.clear()
+        _last_similarity.update(
+            key=key,
+            fitted=_similarities(users, items, ratings, n_users, n_items, shrinkage, baseline_reg, rng),
+        )
+    baseline, z, similarity = _last_similarity["fitted"]
+    return NeighbourModel(baseline, z, similarity, k)
+
+
+_last_similarity: dict[str, Any] = {}
+
+
+def _similarities(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    n_users: int,
+    n_items: int,
+    shrinkage: float,
+    baseline_reg: float,
+    rng: np.random.Generator,
+) -> tuple[FactorModel, sp.csr_matrix, np.ndarray]:
+    """The baselines (no factors: ``rng`` draws nothing), the residuals and the similarities."""
     baseline = fit_als(users, items, ratings, n_users, n_items, rank=0, reg=baseline_reg, n_iter=5, rng=rng)
     residual = ratings - baseline.predict(users, items)
     z = sp.csr_matrix((residual, (users, items)), shape=(n_users, n_items))
@@ -109,4 +171,4 @@ def fit_item_knn(
     similarity = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
     similarity *= (common - 1).clip(min=0) / ((common - 1).clip(min=0) + shrinkage)
     np.fill_diagonal(similarity, 0.0)
-    return NeighbourModel(baseline, z, similarity.astype(np.float32, order="C"), k)  # rows gathered fast
+    return baseline, z, similarity.astype(np.float32, order="C")  # rows gathered fast
