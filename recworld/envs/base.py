@@ -93,8 +93,6 @@ CANDIDATES = ("all", "rated")
 class Kernel(ABC):
     """The batched logic of one environment (see the module docstring)."""
 
-    #: uniforms a step draws (for each user)
-    draws_per_step: int
     #: the registered id, for messages
     env_id: ClassVar[str] = "recworld environment"
 
@@ -152,8 +150,9 @@ class Kernel(ABC):
             ),
             n_population - 1,
         )
-        for b in index.tolist():
-            self.log[b] = []
+        if self.keep_log:
+            for b in index.tolist():  # rendering only
+                self.log[b] = []
         if members is not None:
             members = np.asarray(members, dtype=np.int64).reshape(-1)
             if (
@@ -200,10 +199,6 @@ class Kernel(ABC):
 
     def start(self, index: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Environment-specific per-episode set-up for the users at ``index``."""
-
-    def draws(self) -> np.ndarray:
-        """This step's uniforms, ``(B, draws_per_step)``."""
-        return uniforms(self.keys, np.minimum(self.t, self.horizon - 1), self.draws_per_step)
 
     def observe(self) -> dict[str, np.ndarray] | np.ndarray:
         user, progress, recent_items, recent_responses, history = observe(

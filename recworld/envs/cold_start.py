@@ -26,7 +26,6 @@ class RecommendationKernel(Kernel):
     items shown earlier in the episode are not taken again (no reward; see ``action_masks``).
     """
 
-    extra_draws = 0  # uniforms per step beyond the 2 per slot (rating and choice)
     env_id = "recworld/ColdStart-v0"
 
     def __init__(
@@ -42,7 +41,6 @@ class RecommendationKernel(Kernel):
         predictor: Predictor | np.ndarray | None = None,
         candidates: str | None = None,
     ) -> None:
-        self.draws_per_step = 2 * slate_size + self.extra_draws
         super().__init__(world, batch, horizon, slate_size, window)
         self.rated = self.rated_only(
             candidates, horizon * slate_size, f"horizon {horizon} x slate_size {slate_size}"
@@ -123,9 +121,7 @@ class RecommendationKernel(Kernel):
         if len(self.noise):
             self.sigma[index] = self.noise[self.user[index]]
         if self.rated:  # only the films the user rated can be recommended: the rest count as shown
-            self.shown[index] = True
-            for b in index:  # at reset only
-                self.shown[b, self.world.population_rated[self.member[b]]] = False
+            self.shown[index] = ~self.world.rated_mask()[self.member[index]]
 
     # -------------------------------------------------------------- the truth, for regret and oracles
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +159,7 @@ class RecommendationKernel(Kernel):
 
     # -------------------------------------------------------------- the step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        head = self.history.advance()[0]
+        head = self.history.advance()
         if self.arguments is None:
             self.arguments = self._step_arguments()
         clicks = self._python_answers(actions) if self.probs_given else self.no_clicks

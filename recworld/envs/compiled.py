@@ -22,8 +22,6 @@ from recworld.numerics.counter import uniform
 from recworld.numerics.metrics import select_top
 from recworld.numerics.online import add_observation
 
-#: choice models with a compiled form (`recworld.simulators.choice`)
-CHOICE_KINDS = {"MultinomialLogit": 0, "Cascade": 1, "PositionBased": 2}
 #: rewards (`recworld.envs.rewards`), in the order of ``REWARDS``
 REWARD_KINDS = {"rating": 0, "centred": 1, "like": 2, "click": 3, "surprise": 4}
 #: the layout of the dynamics' parameter vector (`dynamics_parameters`)

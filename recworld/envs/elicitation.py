@@ -23,7 +23,6 @@ MIN_SCORED = 5  # films left to score a replay user on after the last question
 class ElicitationKernel(Kernel):
     """Ask one item per step; the user rates it if they know it, else says "don't know"."""
 
-    draws_per_step = 2  # awareness, rating
     env_id = "recworld/Elicitation-v0"
 
     def __init__(
@@ -62,7 +61,7 @@ class ElicitationKernel(Kernel):
         # the population's truth (expected ratings), their gains and who rated what in the data
         self.truth = world.expected_ratings()
         self.gains = exp_gain(self.truth, self.scale[0]).astype(np.float32)
-        self.rated_table = world.rated_mask(0, len(world.population))
+        self.rated_table = world.rated_mask()
         self.predicted = np.zeros((batch, self.n_items), dtype=np.float32)
         # The ideal list changes only when an asked item leaves the candidates, so the best
         # k + budget candidates by gain, sorted at reset, always contain it.
@@ -142,7 +141,7 @@ class ElicitationKernel(Kernel):
         )
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        head = self.history.advance()[0]
+        head = self.history.advance()
         item = actions[:, 0]
         if self.arguments is None:
             self.arguments = self._step_arguments()

@@ -20,7 +20,6 @@ class EngagementKernel(RecommendationKernel):
     """`RecommendationKernel` with the user's dynamics (`recworld.simulators.dynamics`): boredom,
     drift, satisfaction, sessions that end and users who come back or leave."""
 
-    extra_draws = 2  # does the session end; does the user come back
     env_id = "recworld/Engagement-v0"
 
     def __init__(

@@ -39,11 +39,10 @@ class History:
         for array in (self.items, self.responses, self.shown_sum, self.rated_sum, self.n_shown, self.n_rated):
             array[index] = 0.0
 
-    def advance(self) -> tuple:
-        """Move the ring's head back one position for a new step; the state as the compiled step
-        takes it (`recworld.envs.compiled.record`)."""
+    def advance(self) -> int:
+        """Move the ring's head back one position for a new step; the new head."""
         self.head = (self.head - 1) % self.window
-        return self.state()
+        return self.head
 
     def state(self) -> tuple:
         """``(head, *ring())``, as `recworld.envs.compiled.observe_history` reads it."""
@@ -64,7 +63,7 @@ class History:
     ) -> None:
         """Add one step: ``items`` ``(B, S)`` indices into the feature table ``features``,
         ``ratings``/``taken``/``shown``/``clicked`` ``(B, S)`` (``clicked`` defaults to ``taken``)."""
-        head = self.advance()[0]
+        head = self.advance()
         record_batch(
             head,
             np.asarray(items, dtype=np.int64),

@@ -97,7 +97,7 @@ class TorchRecommendationKernel:
         if not self.dynamics:
             top, expected = world.top_items(self.horizon * self.slate_size + self.slate_size, reference.rated)
             self.top, self.top_expected = tensor(top), tensor(expected)
-        self.rated_mask = tensor(world.rated_mask(0, len(world.population))) if reference.rated else None
+        self.rated_mask = tensor(world.rated_mask()) if reference.rated else None
         s, window, d = self.slate_size, reference.history.window, self.features.shape[1]
         f32 = torch.float32
         self.member = torch.zeros(batch, dtype=torch.int64, device=device)

@@ -121,7 +121,7 @@ class World:
                 users = self.population[start : start + 1024]
                 scores = self.simulator.score(users)
                 if rated_only:
-                    scores = np.where(self.rated_mask(start, start + len(users)), scores, -np.inf)
+                    scores = np.where(self.rated_mask()[start : start + len(users)], scores, -np.inf)
                 part = np.argpartition(-scores, m_eff - 1, axis=1)[:, :m_eff]
                 order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
                 top = np.take_along_axis(part, order, axis=1)
@@ -130,12 +130,15 @@ class World:
             self._top[key] = (np.concatenate(items).astype(np.int64), np.concatenate(expected))
         return self._top[key]
 
-    def rated_mask(self, start: int, stop: int) -> np.ndarray:
-        """``(stop - start, n_items)``: which films population members ``start..stop-1`` rated."""
-        mask = np.zeros((stop - start, self.n_items), dtype=bool)
-        for row, rated in enumerate(self.population_rated[start:stop]):
-            mask[row, rated] = True
-        return mask
+    def rated_mask(self) -> np.ndarray:
+        """``(len(population), n_items)``: which films each population member rated in the data,
+        computed once (the replay protocol's candidates)."""
+        if "rated" not in self._tables:
+            mask = np.zeros((len(self.population), self.n_items), dtype=bool)
+            for row, rated in enumerate(self.population_rated):
+                mask[row, rated] = True
+            self._tables["rated"] = mask
+        return self._tables["rated"]
 
 
 def own_split(n_users: int, seed: int) -> dict[str, np.ndarray]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from recworld.numerics.metrics import select_top
-
 
 @njit(cache=True)
 def add_observation(
@@ -79,36 +77,3 @@ def _lower_variances(
         b, scale = users[r], variances.dtype.type(1.0 / denominators[r])
         for i in range(variances.shape[1]):
             variances[b, i] = max(variances[b, i] - projection[r, i] * projection[r, i] * scale, zero)
-
-
-def upper_bounds(
-    inverse: np.ndarray,
-    moment: np.ndarray,
-    design_t: np.ndarray,
-    offset: np.ndarray,
-    variances: np.ndarray,
-    width: float,
-    allowed: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Each row's ``k = out.shape[1]`` allowed items with the highest ``offset_i + x_i . mean +
-    width * sqrt(variance_i)`` (LinUCB's upper confidence bounds), best first, into ``out``; the means'
-    scores are one matrix product (float32, like ``design_t``)."""
-    means = np.einsum("bde,be->bd", inverse, moment).astype(design_t.dtype)
-    _select_upper(means @ design_t, offset, variances, design_t.dtype.type(width), allowed, out)
-
-
-@njit(cache=True)
-def _select_upper(
-    scores: np.ndarray,
-    offset: np.ndarray,
-    variances: np.ndarray,
-    width: float,
-    allowed: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    for b in range(scores.shape[0]):
-        row = scores[b]
-        for i in range(len(row)):
-            row[i] += offset[i] + width * np.sqrt(variances[b, i])
-        select_top(row, allowed[b], out[b])
