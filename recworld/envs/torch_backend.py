@@ -254,12 +254,14 @@ class TorchRecommendationKernel:
         kind, low, high = self.reference.reward, float(self.levels.min()), float(self.levels.max())
         if kind == "click":
             return clicked.double()
-        value = {
-            "rating": ratings,
-            "centred": ratings - 0.5 * (low + high),
-            "like": (ratings >= self.reference.like_threshold).float(),
-            "surprise": (ratings - self.predicted[actions]).clamp(min=0.0),
-        }[kind]
+        if kind == "rating":
+            value = ratings
+        elif kind == "centred":
+            value = ratings - 0.5 * (low + high)
+        elif kind == "like":
+            value = (ratings >= self.reference.like_threshold).float()
+        else:  # surprise
+            value = (ratings - self.predicted[actions]).clamp(min=0.0)
         return (value * taken).double()
 
     def _record(
