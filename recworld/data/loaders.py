@@ -292,6 +292,45 @@ def _check_unique(path: Path, table: _Table, ids: pd.Series, what: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Ratings:
+    """A format's ratings file, read: its table (path and line numbers) and its parsed columns."""
+
+    table: _Table
+    user: np.ndarray
+    item: np.ndarray
+    rating: np.ndarray
+    timestamp: np.ndarray | None
+
+    def rating_data(
+        self,
+        directory: Path,
+        duplicates: DuplicatePolicy,
+        users: pd.DataFrame | None,
+        items: pd.DataFrame | None,
+        genres: tuple[str, ...],
+        *,
+        rating_scale: tuple[float, float],
+        source: str,
+    ) -> RatingData:
+        """The dataset read from ``directory``: these ratings with the side tables read beside them."""
+        return build_rating_data(
+            name=str(directory),
+            raw_user=self.user,
+            raw_item=self.item,
+            rating=self.rating,
+            timestamp=self.timestamp,
+            users=users,
+            items=items,
+            genres=genres,
+            rating_scale=rating_scale,
+            duplicates=duplicates,
+            ratings_file=str(self.table.path),
+            lines=self.table.lines,
+            source=source,
+        )
+
+
 def _ratings(
     table: _Table,
     user: int,
@@ -301,7 +340,7 @@ def _ratings(
     *,
     integer_rating: bool,
     integer_ids: tuple[str, str] | None = None,
-):
+) -> _Ratings:
     """User, item, rating and timestamp columns; ``integer_ids`` names the user and item id
     columns of a format whose ids are integers (checked row by row)."""
     if integer_ids is not None:
@@ -310,18 +349,22 @@ def _ratings(
         users, items = table.column(user, "user"), table.column(item, "item")
     r = table.numbers(rating, "rating", integer=integer_rating)
     t = None if timestamp is None else table.numbers(timestamp, "timestamp", integer=True).astype(np.int64)
-    return users.to_numpy(), items.to_numpy(), r, t
+    return _Ratings(table, users.to_numpy(), items.to_numpy(), r, t)
+
+
+def _grouplens_ratings(path: Path, sep: str, item_label: str) -> _Ratings:
+    """GroupLens' ratings file (ml-100k, ml-1m): ``user, item, rating, timestamp`` in latin-1, integer
+    ids, whole-star ratings 1–5."""
+    table, _ = _read_table(path, sep=sep, n_columns=4, encoding="latin-1")
+    ratings = _ratings(table, 0, 1, 2, 3, integer_rating=True, integer_ids=("user id", item_label))
+    _check_scale(path, table.lines, ratings.rating, np.arange(1.0, 6.0))
+    return ratings
 
 
 # ---------------------------------------------------------------------------------- ml-100k
 def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingData:
     """GroupLens MovieLens-100K: ``u.data``, ``u.item``, ``u.user`` (and ``u.genre``)."""
-    data_path = directory / "u.data"
-    table, _ = _read_table(data_path, sep="\t", n_columns=4, encoding="latin-1")
-    user, item, rating, timestamp = _ratings(
-        table, 0, 1, 2, 3, integer_rating=True, integer_ids=("user id", "item id")
-    )
-    _check_scale(data_path, table.lines, rating, np.arange(1.0, 6.0))
+    ratings = _grouplens_ratings(directory / "u.data", "\t", "item id")
 
     # The genre vocabulary is what the files hold: u.genre, else the 19 flags u.item always has,
     # else (ratings only) none at all.
@@ -366,32 +409,15 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
             },
             index=pd.Index(uids.astype(str)),
         )
-    return build_rating_data(
-        name=str(directory),
-        raw_user=user,
-        raw_item=item,
-        rating=rating,
-        timestamp=timestamp,
-        users=users,
-        items=items,
-        genres=genres,
-        rating_scale=(1.0, 5.0),
-        duplicates=duplicates,
-        ratings_file=str(data_path),
-        lines=table.lines,
-        source="grouplens ml-100k",
+    return ratings.rating_data(
+        directory, duplicates, users, items, genres, rating_scale=(1.0, 5.0), source="grouplens ml-100k"
     )
 
 
 # ------------------------------------------------------------------------------------ ml-1m
 def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingData:
     """GroupLens MovieLens-1M: ``ratings.dat``, ``movies.dat``, ``users.dat`` (``::``, latin-1)."""
-    data_path = directory / "ratings.dat"
-    table, _ = _read_table(data_path, sep="::", n_columns=4, encoding="latin-1")
-    user, item, rating, timestamp = _ratings(
-        table, 0, 1, 2, 3, integer_rating=True, integer_ids=("user id", "movie id")
-    )
-    _check_scale(data_path, table.lines, rating, np.arange(1.0, 6.0))
+    ratings = _grouplens_ratings(directory / "ratings.dat", "::", "movie id")
 
     items: pd.DataFrame | None = None
     genres: tuple[str, ...] = ()
@@ -425,20 +451,8 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
             },
             index=pd.Index(uids.astype(str)),
         )
-    return build_rating_data(
-        name=str(directory),
-        raw_user=user,
-        raw_item=item,
-        rating=rating,
-        timestamp=timestamp,
-        users=users,
-        items=items,
-        genres=genres,
-        rating_scale=(1.0, 5.0),
-        duplicates=duplicates,
-        ratings_file=str(data_path),
-        lines=table.lines,
-        source="grouplens ml-1m",
+    return ratings.rating_data(
+        directory, duplicates, users, items, genres, rating_scale=(1.0, 5.0), source="grouplens ml-1m"
     )
 
 
@@ -458,10 +472,8 @@ def read_ml_latest(directory: Path, duplicates: DuplicatePolicy = "error") -> Ra
     data_path = directory / "ratings.csv"
     table, header = _read_table(data_path, sep=",", n_columns=4, encoding="utf-8", header=True)
     _expect_header(data_path, header, ["userId", "movieId", "rating", "timestamp"])
-    user, item, rating, timestamp = _ratings(
-        table, 0, 1, 2, 3, integer_rating=False, integer_ids=("userId", "movieId")
-    )
-    _check_scale(data_path, table.lines, rating, np.arange(1, 11) / 2.0)
+    ratings = _ratings(table, 0, 1, 2, 3, integer_rating=False, integer_ids=("userId", "movieId"))
+    _check_scale(data_path, table.lines, ratings.rating, np.arange(1, 11) / 2.0)
 
     items: pd.DataFrame | None = None
     genres: tuple[str, ...] = ()
@@ -472,20 +484,8 @@ def read_ml_latest(directory: Path, duplicates: DuplicatePolicy = "error") -> Ra
         )
         _expect_header(item_path, mheader, ["movieId", "title", "genres"])
         items, genres = _movies_with_pipe_genres(mtable, mheader)
-    return build_rating_data(
-        name=str(directory),
-        raw_user=user,
-        raw_item=item,
-        rating=rating,
-        timestamp=timestamp,
-        users=None,
-        items=items,
-        genres=genres,
-        rating_scale=(0.5, 5.0),
-        duplicates=duplicates,
-        ratings_file=str(data_path),
-        lines=table.lines,
-        source="movielens latest csv",
+    return ratings.rating_data(
+        directory, duplicates, None, items, genres, rating_scale=(0.5, 5.0), source="movielens latest csv"
     )
 
 
@@ -507,10 +507,8 @@ def read_recbole(directory: Path, duplicates: DuplicatePolicy = "error") -> Rati
     table, header = _read_atomic(inter_path)
     fields = _atomic_fields(inter_path, header, required=("user_id", "item_id", "rating"))
     t = fields.get("timestamp")
-    user, item, rating, timestamp = _ratings(
-        table, fields["user_id"], fields["item_id"], fields["rating"], t, integer_rating=False
-    )
-    lo, hi = float(rating.min()), float(rating.max())
+    ratings = _ratings(table, fields["user_id"], fields["item_id"], fields["rating"], t, integer_rating=False)
+    lo, hi = float(ratings.rating.min()), float(ratings.rating.max())
 
     items: pd.DataFrame | None = None
     genres: tuple[str, ...] = ()
@@ -552,20 +550,8 @@ def read_recbole(directory: Path, duplicates: DuplicatePolicy = "error") -> Rati
                     else utable.column(ufields[name], name).to_numpy()
                 )
         users = pd.DataFrame(columns, index=pd.Index(uids.astype(str)))
-    return build_rating_data(
-        name=str(directory),
-        raw_user=user,
-        raw_item=item,
-        rating=rating,
-        timestamp=timestamp,
-        users=users,
-        items=items,
-        genres=genres,
-        rating_scale=(lo, hi),
-        duplicates=duplicates,
-        ratings_file=str(inter_path),
-        lines=table.lines,
-        source="recbole atomic files",
+    return ratings.rating_data(
+        directory, duplicates, users, items, genres, rating_scale=(lo, hi), source="recbole atomic files"
     )
 
 
