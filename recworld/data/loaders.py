@@ -361,6 +361,41 @@ def _grouplens_ratings(path: Path, sep: str, item_label: str) -> _Ratings:
     return ratings
 
 
+def _grouplens_users(
+    path: Path, sep: str, *, age: int, gender: int, occupations: tuple[str, ...] | None = None
+) -> pd.DataFrame | None:
+    """GroupLens' user file (ml-100k's ``u.user``, ml-1m's ``users.dat``), None when there is none:
+    five latin-1 columns, the user id first, the occupation fourth (a code into ``occupations`` where
+    given, else its name), the zip code last; ``age`` and ``gender`` name the other two."""
+    if not path.is_file():
+        return None
+    table, _ = _read_table(path, sep=sep, n_columns=5, encoding="latin-1")
+    uids = table.ids(0, "user id")
+    _check_unique(path, table, uids, "user")
+    if occupations is None:
+        occupation = table.column(3, "occupation").to_numpy()
+    else:
+        codes = table.numbers(3, "occupation", integer=True).astype(int)
+        if ((codes < 0) | (codes >= len(occupations))).any():
+            row = int(np.argmax((codes < 0) | (codes >= len(occupations))))
+            raise DataError(
+                f"occupation code {codes[row]} is not one of 0–{len(occupations) - 1}",
+                path=path,
+                line=int(table.lines[row]),
+                hint="fix the code or remove that row",
+            )
+        occupation = np.asarray(occupations, dtype=object)[codes]
+    return pd.DataFrame(
+        {
+            "age": table.numbers(age, "age", integer=True),
+            "gender": table.column(gender, "gender").to_numpy(),
+            "occupation": occupation,
+            "zip_code": table.column(4, "zip_code").to_numpy(),
+        },
+        index=pd.Index(uids.astype(str)),
+    )
+
+
 # ---------------------------------------------------------------------------------- ml-100k
 def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingData:
     """GroupLens MovieLens-100K: ``u.data``, ``u.item``, ``u.user`` (and ``u.genre``)."""
@@ -394,21 +429,7 @@ def read_ml100k(directory: Path, duplicates: DuplicatePolicy = "error") -> Ratin
         item_genres = [tuple(g for g, on in zip(genres, row, strict=True) if on) for row in flags]
         items = _items_frame(ids, list(titles), year, item_genres)
 
-    users = None
-    user_path = directory / "u.user"
-    if user_path.is_file():
-        utable, _ = _read_table(user_path, sep="|", n_columns=5, encoding="latin-1")
-        uids = utable.ids(0, "user id")
-        _check_unique(user_path, utable, uids, "user")
-        users = pd.DataFrame(
-            {
-                "age": utable.numbers(1, "age", integer=True),
-                "gender": utable.column(2, "gender").to_numpy(),
-                "occupation": utable.column(3, "occupation").to_numpy(),
-                "zip_code": utable.column(4, "zip_code").to_numpy(),
-            },
-            index=pd.Index(uids.astype(str)),
-        )
+    users = _grouplens_users(directory / "u.user", "|", age=1, gender=2)
     return ratings.rating_data(
         directory, duplicates, users, items, genres, rating_scale=(1.0, 5.0), source="grouplens ml-100k"
     )
@@ -427,30 +448,7 @@ def read_ml1m(directory: Path, duplicates: DuplicatePolicy = "error") -> RatingD
             *_read_table(item_path, sep="::", n_columns=3, encoding="latin-1")
         )
 
-    users = None
-    user_path = directory / "users.dat"
-    if user_path.is_file():
-        utable, _ = _read_table(user_path, sep="::", n_columns=5, encoding="latin-1")
-        uids = utable.ids(0, "user id")
-        _check_unique(user_path, utable, uids, "user")
-        codes = utable.numbers(3, "occupation", integer=True).astype(int)
-        if ((codes < 0) | (codes >= len(ML1M_OCCUPATIONS))).any():
-            row = int(np.argmax((codes < 0) | (codes >= len(ML1M_OCCUPATIONS))))
-            raise DataError(
-                f"occupation code {codes[row]} is not one of 0–{len(ML1M_OCCUPATIONS) - 1}",
-                path=user_path,
-                line=int(utable.lines[row]),
-                hint="fix the code or remove that row",
-            )
-        users = pd.DataFrame(
-            {
-                "age": utable.numbers(2, "age", integer=True),
-                "gender": utable.column(1, "gender").to_numpy(),
-                "occupation": np.asarray(ML1M_OCCUPATIONS, dtype=object)[codes],
-                "zip_code": utable.column(4, "zip_code").to_numpy(),
-            },
-            index=pd.Index(uids.astype(str)),
-        )
+    users = _grouplens_users(directory / "users.dat", "::", age=2, gender=1, occupations=ML1M_OCCUPATIONS)
     return ratings.rating_data(
         directory, duplicates, users, items, genres, rating_scale=(1.0, 5.0), source="grouplens ml-1m"
     )
