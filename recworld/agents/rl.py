@@ -214,7 +214,6 @@ class GenreRL(OfflineRL):
     ) -> np.ndarray:
         """``(B, G)`` action values in the current state; also remembers what `td_update` needs."""
 
-    @abstractmethod
     def td_update(
         self,
         users: np.ndarray,
@@ -224,6 +223,15 @@ class GenreRL(OfflineRL):
         terminal: np.ndarray | None,
     ) -> None:
         """One temporal-difference step for ``users``' pending transitions (``terminal``: no bootstrap)."""
+        following = self.bootstrap(next_values, next_genres, next_available)
+        if terminal is not None:
+            following = np.where(terminal, 0.0, following)
+        self.learn_toward(users, following)
+
+    @abstractmethod
+    def learn_toward(self, users: np.ndarray, following: np.ndarray) -> None:
+        """Move the value of ``users``' pending transitions toward ``reward + gamma * following``
+        (``following``: the next state's value, 0 where the episode ended)."""
 
     def bootstrap(
         self, next_values: np.ndarray, next_genres: np.ndarray, next_available: np.ndarray
@@ -279,17 +287,7 @@ class TabularRL(GenreRL):
         self.state_before = self.state_now
         return items
 
-    def td_update(
-        self,
-        users: np.ndarray,
-        next_values: np.ndarray,
-        next_genres: np.ndarray,
-        next_available: np.ndarray,
-        terminal: np.ndarray | None,
-    ) -> None:
-        following = self.bootstrap(next_values, next_genres, next_available)
-        if terminal is not None:
-            following = np.where(terminal, 0.0, following)
+    def learn_toward(self, users: np.ndarray, following: np.ndarray) -> None:
         cell = self.state_before[users] * self.n_genres + self.genre[users]
         current = np.where(self.visits.flat[cell] > 0, self.q.flat[cell], self.prior_value())
         error = self.reward[users] + self.gamma * following - current
@@ -393,17 +391,7 @@ class LinearQAgent(GenreRL):
         self.features_before = self.features_now[np.arange(self.batch), self.genre]
         return items
 
-    def td_update(
-        self,
-        users: np.ndarray,
-        next_values: np.ndarray,
-        next_genres: np.ndarray,
-        next_available: np.ndarray,
-        terminal: np.ndarray | None,
-    ) -> None:
-        following = self.bootstrap(next_values, next_genres, next_available)
-        if terminal is not None:
-            following = np.where(terminal, 0.0, following)
+    def learn_toward(self, users: np.ndarray, following: np.ndarray) -> None:
         phi = self.features_before[users]
         error = self.reward[users] + self.gamma * following - phi @ self.weights
         error = np.clip(error, -10.0, 10.0)  # keeps early, badly scaled errors from diverging
