@@ -103,7 +103,8 @@ def format_summary(summary: dict) -> str:
 
 
 def _meta_train(args: argparse.Namespace) -> int:
-    from recworld.models import MetaConfig, train_suite
+    from recworld.benchmarks.meta_suite import train_suite
+    from recworld.models import MetaConfig
 
     fields = MetaConfig.__dataclass_fields__
     overrides = {k: v for k, v in vars(args).items() if k in fields and v is not None}
@@ -127,7 +128,9 @@ def _meta_train(args: argparse.Namespace) -> int:
 
 
 def _meta_eval(args: argparse.Namespace) -> int:
-    from recworld.models import evaluate_suite, format_report, plot_cold_start
+    from recworld.benchmarks.meta_evaluate import format_report
+    from recworld.benchmarks.meta_plots import plot_cold_start
+    from recworld.benchmarks.meta_suite import evaluate_suite
 
     report = evaluate_suite(args.model, ks=args.ks, n_boot=args.bootstrap)
     if args.plots is not None:

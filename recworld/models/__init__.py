@@ -1,4 +1,6 @@
-"""The meta-learned recommendation embedding model, its baselines, evaluation and save/load.
+"""The meta-learned recommendation embedding model, its training, its baselines and save/load. The
+cold-start experiment around them (``recworld meta train`` and ``recworld meta eval``) is a benchmark:
+`recworld.benchmarks.meta_suite`.
 
 >>> from recworld.data import load_dataset, split_users
 >>> from recworld.models import MetaConfig, meta_train, prepare_inputs
@@ -11,20 +13,15 @@
 
 from recworld.models.baselines import ItemBias, MFFoldIn, train_global, tune_finetune
 from recworld.models.config import MetaConfig, ModelConfig
-from recworld.models.evaluate import KS, METRICS, format_report, format_table
 from recworld.models.inputs import ModelInputs, prepare_inputs, resolve_device
 from recworld.models.io import ModelFileError
 from recworld.models.maml import TrainingReport, meta_train
 from recworld.models.model import Adaptation, AdaptedUsers, EmbeddingModel
 from recworld.models.network import RecNet
-from recworld.models.plots import plot_cold_start
-from recworld.models.suite import evaluate_suite, train_suite
 from recworld.models.text import item_text_embeddings, text_available
 from recworld.models.uncertainty import Calibration
 
 __all__ = [
-    "KS",
-    "METRICS",
     "Adaptation",
     "AdaptedUsers",
     "Calibration",
@@ -37,16 +34,11 @@ __all__ = [
     "ModelInputs",
     "RecNet",
     "TrainingReport",
-    "evaluate_suite",
-    "format_report",
-    "format_table",
     "item_text_embeddings",
     "meta_train",
-    "plot_cold_start",
     "prepare_inputs",
     "resolve_device",
     "text_available",
     "train_global",
-    "train_suite",
     "tune_finetune",
 ]

@@ -4,6 +4,7 @@ import torch
 
 from recworld.benchmarks.meta_speed import random_histories
 from recworld.models import meta_train
+from recworld.models.inputs import like_level
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,9 @@ def test_adapting_many_users_is_fast(trained, tiny_data):
     start = time.perf_counter()
     trained.adapt(items, ratings, mask, features)
     assert time.perf_counter() - start < 1.0
+
+
+def test_like_level_is_a_rating_level():
+    assert like_level(np.arange(1.0, 6.0), 1.0, 5.0) == 4.0
+    assert like_level(np.arange(0.5, 5.01, 0.5), 0.5, 5.0) == 4.0  # not 3.875
+    assert like_level(np.arange(1.0, 11.0), 1.0, 10.0) == 8.0

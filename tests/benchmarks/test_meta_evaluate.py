@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from recworld.models.evaluate import (
+from recworld.benchmarks.meta_evaluate import (
     aggregate,
     format_table,
     paired_difference,
@@ -104,11 +104,3 @@ def test_recall_ranks_raw_scores_and_rating_metrics_clip_them():
     cols = user_columns(raw, None, tasks, rating_range=(1.0, 5.0))
     assert cols["recall"][0] == 1.0
     assert cols["abs"][0] == pytest.approx(0.0 + 1.0)  # 7 clipped to 5 (exact); 0 clipped to 1
-
-
-def test_like_level_is_a_rating_level():
-    from recworld.models.inputs import like_level
-
-    assert like_level(np.arange(1.0, 6.0), 1.0, 5.0) == 4.0
-    assert like_level(np.arange(0.5, 5.01, 0.5), 0.5, 5.0) == 4.0  # not 3.875
-    assert like_level(np.arange(1.0, 11.0), 1.0, 10.0) == 8.0

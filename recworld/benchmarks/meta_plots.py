@@ -1,4 +1,5 @@
-"""Cold-start curves: metric against K, one line per model with its 95% interval as a band."""
+"""Cold-start curves of the meta-model experiment (``recworld meta eval --plots``): metric against K,
+one line per model with its 95% interval as a band."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def plot_cold_start(
     metrics: Sequence[str] = PANELS,
     title: str = "",
 ) -> Path:
-    """Write a PNG grid of cold-start curves from the `recworld.models.evaluate.summarise` object."""
+    """Write a PNG grid of cold-start curves from the object `meta_evaluate.summarise` returns."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -2,8 +2,16 @@ import json
 
 import pytest
 
+from recworld.benchmarks.meta_plots import plot_cold_start
+from recworld.benchmarks.meta_suite import evaluate_suite, train_suite
 from recworld.cli import main
-from recworld.models import MetaConfig, evaluate_suite, plot_cold_start, train_suite
+from recworld.models import MetaConfig
+from tests.models.synthetic import synthetic_data
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return synthetic_data()
 
 
 def test_train_and_evaluate_a_tiny_suite(tmp_path, tiny_data):
@@ -25,8 +33,6 @@ def test_train_and_evaluate_a_tiny_suite(tmp_path, tiny_data):
 
 
 def test_eval_refuses_other_data(tmp_path, tiny_data):
-    from tests.models.synthetic import synthetic_data
-
     config = MetaConfig(dim=4, max_epochs=1, use_text="off", device="cpu")
     train_suite(tiny_data, tmp_path, seeds=[0], config=config, baselines=False, progress=False)
     with pytest.raises(ValueError, match="checksum"):

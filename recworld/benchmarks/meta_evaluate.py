@@ -1,4 +1,5 @@
-"""Cold-start evaluation: per-user metrics after K support ratings, and bootstrap confidence intervals.
+"""Cold-start evaluation of the meta-learned model and its baselines (``recworld meta eval``): per-user
+metrics after K support ratings, and bootstrap confidence intervals.
 
 Protocol (per seed): the test users of the split that have at least ``max(ks) + n_query``
 ratings. Each gets one random query set of ``n_query`` ratings and one random order of the rest;
@@ -22,7 +23,8 @@ Metrics (query ratings of each user):
 
 Confidence intervals: the unit is a (seed, test user) pair. Percentile bootstrap over units
 (2,000 resamples from a seeded ``numpy.random.Generator``), each metric recomputed from the
-resampled per-unit sums, so ratios like RMSE and F1 are handled exactly.
+resampled per-unit sums, so ratios like RMSE and F1 are handled exactly (the draws and the interval:
+`recworld.numerics.statistics`).
 """
 
 from __future__ import annotations
@@ -303,7 +305,7 @@ def format_table(
 
 
 def format_report(report: Mapping[str, Any]) -> str:
-    """The `recworld.models.suite.evaluate_suite` report as text: protocol, users, tables, comparisons."""
+    """`meta_suite.evaluate_suite`'s report as text: protocol, users, tables, comparisons."""
     lines = [f"dataset {report['dataset']}, seeds {report['seeds']}, {report['units']} (seed, user) units"]
     lines.append(report["protocol"])
     for seed, c in report["users"].items():

@@ -22,11 +22,7 @@ import numpy as np
 import torch
 
 from recworld import __version__
-from recworld.data import RatingData, load_dataset, split_users
-from recworld.data.splits import MAX_RATINGS, MIN_RATINGS
-from recworld.models.baselines import ItemBias, MFFoldIn, train_global, tune_finetune, tune_item_bias, tune_mf
-from recworld.models.config import MetaConfig
-from recworld.models.evaluate import (
+from recworld.benchmarks.meta_evaluate import (
     KS,
     Columns,
     Scorer,
@@ -40,6 +36,10 @@ from recworld.models.evaluate import (
     summarise,
     without_uncertainty,
 )
+from recworld.data import RatingData, load_dataset, split_users
+from recworld.data.splits import MAX_RATINGS, MIN_RATINGS
+from recworld.models.baselines import ItemBias, MFFoldIn, train_global, tune_finetune, tune_item_bias, tune_mf
+from recworld.models.config import MetaConfig
 from recworld.models.inputs import prepare_inputs, resolve_device, resolve_text
 from recworld.models.io import ModelFileError
 from recworld.models.maml import calibrate_model, meta_train, validation_tasks
