@@ -22,7 +22,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from recworld.envs.compiled import observe
-from recworld.envs.history import History
+from recworld.envs.history import OBSERVATION_PARTS, History, Layout
 from recworld.envs.world import World, build_world
 from recworld.numerics.counter import RESET_STEP, seed_words, stream_keys, uniforms
 from recworld.simulators import ReplaySimulator
@@ -125,7 +125,8 @@ class Kernel(ABC):
                 **self.history.space_parts(item_dim),
             }
         )
-        self.flat_keys: tuple[str, ...] | None = None  # set by flatten_observations
+        boxes: dict[str, Any] = dict(getattr(self.observation_space, "spaces", {}))
+        self.layout = Layout({key: box.shape[0] for key, box in boxes.items()}, batch, OBSERVATION_PARTS)
         self.member = np.zeros(batch, dtype=np.int64)  # index into world.population
         self.user = np.zeros(batch, dtype=np.int64)  # simulator user index
         self.t = np.zeros(batch, dtype=np.int64)
@@ -200,27 +201,31 @@ class Kernel(ABC):
     def start(self, index: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Environment-specific per-episode set-up for the users at ``index``."""
 
-    def observe(self) -> dict[str, np.ndarray] | np.ndarray:
-        user, progress, recent_items, recent_responses, history = observe(
-            self.history.state(), self.world.population_features, self.member, self.t, self.horizon
+    def observe(self, first: bool = False) -> dict[str, np.ndarray] | np.ndarray:
+        """A fresh observation of every user (an agent may keep it), written by the compiled
+        `recworld.envs.compiled.observe`; ``first``: the first user's only (the single environment)."""
+        layout = self.layout
+        buffer = layout.new()
+        observe(
+            buffer,
+            layout.bases,
+            layout.strides,
+            self.history.state(),
+            self.world.population_features,
+            self.member,
+            self.t,
+            self.horizon,
         )
-        parts = {
-            "user": user,
-            "progress": progress,
-            "recent_items": recent_items,
-            "recent_responses": recent_responses,
-            "history": history,
-        }
-        if self.flat_keys is None:
-            return parts
-        return np.concatenate([parts[key] for key in self.flat_keys], axis=1)
+        if layout.rows:
+            return buffer[: layout.total] if first else buffer.reshape(self.batch, layout.total)
+        return layout.first(buffer) if first else layout.parts(buffer)
 
     def flatten_observations(self) -> None:
         """Observe one float32 ``Box``: the ``Dict``'s boxes concatenated in its key order."""
         boxes: dict[str, Any] = dict(getattr(self.observation_space, "spaces", {}))
-        self.flat_keys = tuple(boxes)
-        low = np.concatenate([boxes[key].low.reshape(-1) for key in self.flat_keys])
-        high = np.concatenate([boxes[key].high.reshape(-1) for key in self.flat_keys])
+        self.layout = Layout(self.layout.widths, self.batch, OBSERVATION_PARTS, rows=True)
+        low = np.concatenate([box.low.reshape(-1) for box in boxes.values()])
+        high = np.concatenate([box.high.reshape(-1) for box in boxes.values()])
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
 
     def action_masks(self) -> np.ndarray:
@@ -253,7 +258,8 @@ class Kernel(ABC):
 
     @abstractmethod
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Advance every user one step: rewards, terminated, truncated (``(B,)`` each) and info arrays."""
+        """Advance every user one step: rewards, terminated, truncated (``(B,)`` each) and info arrays —
+        the kernel's own, overwritten by the next step (the vector environment hands out copies)."""
 
     def describe(self, b: int) -> str:
         """The episode so far, as text (for ``render_mode="ansi"``)."""
@@ -328,10 +334,7 @@ class RecEnv(gym.Env):
         return self.kernel.describe(0) if self.render_mode == "ansi" else None
 
     def _observation(self) -> dict[str, np.ndarray] | np.ndarray:
-        observed = self.kernel.observe()
-        if isinstance(observed, np.ndarray):
-            return observed[0]
-        return {key: value[0] for key, value in observed.items()}
+        return self.kernel.observe(first=True)
 
 
 class RecVectorEnv(gym.vector.VectorEnv):
@@ -430,6 +433,9 @@ class RecVectorEnv(gym.vector.VectorEnv):
             raise ResetNeeded("call reset() before step()")
         checked = self.kernel.check_actions(actions)
         reward, terminated, truncated, info = self.kernel.step(checked)
+        terminated, truncated = terminated.copy(), truncated.copy()
+        reward = reward.astype(np.float64)  # a copy
+        info = {key: value.copy() for key, value in info.items()}
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             return self._same_step_reset(reward, terminated, truncated, info)
         restart = np.flatnonzero(self._autoreset)
@@ -443,7 +449,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         if len(restart):
             info["user"][restart] = self.kernel.user[restart]
             info["_user"] = np.ones(self.num_envs, dtype=bool)
-        return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, info
+        return self.kernel.observe(), reward, terminated, truncated, info
 
     def _same_step_reset(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]
@@ -467,7 +473,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
             out["_user"] = np.ones(self.num_envs, dtype=bool)
             out["final_info"] = {**info, **{f"_{key}": done.copy() for key in info}}
             out.update(final_obs=final_obs, _final_obs=done.copy(), _final_info=done.copy())
-        return self.kernel.observe(), reward.astype(np.float64), terminated, truncated, out
+        return self.kernel.observe(), reward, terminated, truncated, out
 
     def action_masks(self) -> np.ndarray:
         return self.kernel.action_masks()

@@ -114,6 +114,13 @@ class RecommendationKernel(Kernel):
         self.probs_given = self.probs_in_python or kind < 0
         self.arguments: tuple | None = None  # recommend_step's, built at the first step
         self.no_clicks = np.zeros((batch, self.slate_size), dtype=bool)
+        # what the compiled step writes: rewards, (terminated, truncated), info floats and counts
+        self.outputs = (
+            np.zeros(batch),
+            np.zeros((2, batch), dtype=bool),
+            np.zeros((3, batch)),
+            np.zeros((2, batch), dtype=np.int64),
+        )
 
     def start(self, index: np.ndarray) -> None:
         self.pointer[index] = 0
@@ -165,14 +172,15 @@ class RecommendationKernel(Kernel):
         clicks = self._python_answers(actions) if self.probs_given else self.no_clicks
         if self.regret_in_python:
             self.best_given[:] = self.best_unseen()[1].sum(axis=1)
-        reward, done, floats, counts = recommend_step(actions, head, clicks, *self.arguments)
+        recommend_step(actions, head, clicks, *self.arguments)
+        reward, done, floats, counts = self.outputs
         info = {
             "rating": floats[0],
             "expected_rating": floats[1],
             "regret": floats[2],
             "clicks": counts[0],
             "repeats": counts[1],
-            "user": self.user.copy(),
+            "user": self.user,
         }
         if self.keep_log:
             self._log(actions)
@@ -211,6 +219,7 @@ class RecommendationKernel(Kernel):
             self.dynamic_state,
             self.world.genre_profiles,
             self.best_given,
+            *self.outputs,
         )
 
     def _python_answers(self, actions: np.ndarray) -> np.ndarray:

@@ -222,7 +222,24 @@ def record_batch(
 
 
 @njit(cache=True)
+def _unroll(ring: np.ndarray, split: int, out: np.ndarray, base: int, stride: int) -> None:
+    """Each row ``b`` of a ring ``(B, n)`` read from ``split`` round to ``split - 1``, into
+    ``out[base + b * stride:][:n]``: two contiguous runs per row."""
+    batch, n = ring.shape
+    tail = n - split
+    for b in range(batch):
+        row = out[base + b * stride :]  # a view: indices the compiler knows are not negative
+        for i in range(tail):
+            row[i] = ring[b, split + i]
+        for i in range(split):
+            row[tail + i] = ring[b, i]
+
+
+@njit(cache=True)
 def observe_history(
+    out: np.ndarray,
+    bases: np.ndarray,
+    strides: np.ndarray,
     head: int,
     ring_items: np.ndarray,
     ring_responses: np.ndarray,
@@ -230,50 +247,48 @@ def observe_history(
     rated_sum: np.ndarray,
     n_shown: np.ndarray,
     n_rated: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh ``recent_items``, ``recent_responses`` (the ring read from ``head``: most recent first)
-    and ``history`` (mean features shown, rating-weighted mean), ``(B, ...)`` float32 each."""
+) -> None:
+    """Write ``recent_items``, ``recent_responses`` (the ring read from ``head``: most recent first)
+    and ``history`` (mean features shown, rating-weighted mean) into the flat float32 buffer ``out``:
+    user ``b``'s part ``k`` starts at ``bases[k] + b * strides[k]`` (`recworld.envs.history.Layout`)."""
     batch, window, slots, d = ring_items.shape
     channels = ring_responses.shape[3]
-    recent_items = np.empty((batch, window * slots * d), dtype=np.float32)
-    recent_responses = np.empty((batch, window * slots * channels), dtype=np.float32)
-    history = np.empty((batch, 2 * d), dtype=np.float32)
+    _unroll(ring_items.reshape(batch, window * slots * d), head * slots * d, out, bases[0], strides[0])
+    _unroll(
+        ring_responses.reshape(batch, window * slots * channels),
+        head * slots * channels,
+        out,
+        bases[1],
+        strides[1],
+    )
     for b in range(batch):
-        at, ar = 0, 0
-        for w in range(window):
-            position = (head + w) % window
-            for j in range(slots):
-                for f in range(d):
-                    recent_items[b, at] = ring_items[b, position, j, f]
-                    at += 1
-                for c in range(channels):
-                    recent_responses[b, ar] = ring_responses[b, position, j, c]
-                    ar += 1
-        shown_n, rated_n = max(n_shown[b], 1.0), max(n_rated[b], 1.0)
+        row = out[bases[2] + b * strides[2] :]
+        per_shown, per_rated = 1.0 / max(n_shown[b], 1.0), 1.0 / max(n_rated[b], 1.0)  # (a division is slow)
         for f in range(d):
-            history[b, f] = min(max(shown_sum[b, f] / shown_n, -1.0), 1.0)
-            history[b, d + f] = min(max(rated_sum[b, f] / rated_n, -1.0), 1.0)
-    return recent_items, recent_responses, history
+            row[f] = min(max(shown_sum[b, f] * per_shown, -1.0), 1.0)
+            row[d + f] = min(max(rated_sum[b, f] * per_rated, -1.0), 1.0)
 
 
 @njit(cache=True)
 def observe(
+    out: np.ndarray,
+    bases: np.ndarray,
+    strides: np.ndarray,
     history: tuple,
     population_features: np.ndarray,
     member: np.ndarray,
     t: np.ndarray,
     horizon: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The whole observation, fresh arrays: ``user`` (the member's public features), ``progress``
-    (step / horizon), then `observe_history`'s three."""
-    batch = len(member)
-    user = np.empty((batch, population_features.shape[1]), dtype=np.float32)
-    progress = np.empty((batch, 1), dtype=np.float32)
-    for b in range(batch):
-        user[b] = population_features[member[b]]
-        progress[b, 0] = min(t[b], horizon) / horizon
-    recent_items, recent_responses, summary = observe_history(*history)
-    return user, progress, recent_items, recent_responses, summary
+) -> None:
+    """Write the whole observation into ``out`` as `observe_history` does, parts in the order ``user``
+    (the member's public features), ``progress`` (step / horizon), then `observe_history`'s three
+    (``history`` is `recworld.envs.history.History.state`)."""
+    for b in range(len(member)):
+        row = out[bases[0] + b * strides[0] :]
+        for f in range(population_features.shape[1]):
+            row[f] = population_features[member[b], f]
+        out[bases[1] + b * strides[1]] = min(t[b], horizon) / horizon
+    observe_history(out, bases[2:], strides[2:], *history)
 
 
 # ------------------------------------------------------------------ Engagement's dynamics
@@ -484,7 +499,11 @@ def recommend_step(
     state: tuple,
     profiles: np.ndarray,
     best_given: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    reward: np.ndarray,
+    done: np.ndarray,
+    floats: np.ndarray,
+    counts: np.ndarray,
+) -> None:
     """Advance every user one step (see `recworld.envs.cold_start.RecommendationKernel`).
 
     ``regret_mode``: 0 none; 1 the static world's best unseen items, from each user's precomputed list
@@ -494,9 +513,10 @@ def recommend_step(
     parameter vector (`DYNAMICS`, empty for a static world) and ``state`` Engagement's arrays
     ``(affinity, boredom, recent, satisfaction, sessions)``. ``ring`` is the history's ``(ring_items,
     ring_responses, shown_sum, rated_sum, n_shown, n_rated)``, written at ``head``; ``probs`` and
-    ``clicks`` are read when given. Returns the rewards ``(B,)``, ``(2, B)`` terminated (the user
-    left) and truncated, ``(3, B)`` info rating, expected_rating and regret, and ``(2, B)`` clicks and
-    repeats (few arrays: each one returned to Python costs more than the step of a single user)."""
+    ``clicks`` are read when given. Writes the rewards ``(B,)``, ``(2, B)`` terminated (the user left)
+    and truncated, ``(3, B)`` info rating, expected_rating and regret, and ``(2, B)`` clicks and repeats
+    into the last four arrays (the kernel's own: an array returned to Python costs more than the step
+    of a single user)."""
     batch, s = actions.shape
     n_levels = len(levels)
     low, high = levels.min(), levels.max()
@@ -541,10 +561,6 @@ def recommend_step(
     clicked = clicks & fresh if clicks_given else choose(choice, expected, like, fresh, keys, steps, s)
     taken = fresh if s == 1 else clicked
     # rewards and info
-    reward = np.zeros(batch)
-    done = np.zeros((2, batch), dtype=np.bool_)
-    floats = np.zeros((3, batch))
-    counts = np.zeros((2, batch), dtype=np.int64)
     for b in range(batch):
         n_fresh, n_taken, n_clicks, rating_sum, expected_sum, total = 0, 0, 0, 0.0, 0.0, 0.0
         for j in range(s):
@@ -575,10 +591,11 @@ def recommend_step(
     record_batch(head, actions, ratings, taken, fresh, clicked, features, low, high - low, *ring)
     if len(dynamics):
         done[0] = update_dynamics(dynamics, actions, ratings, taken, profiles, state, keys, steps, 2 * s)
+    else:
+        done[0] = False
     for b in range(batch):
         t[b] += 1
         done[1, b] = t[b] >= horizon and not done[0, b]
-    return reward, done, floats, counts
 
 
 # ------------------------------------------------------------------ one step of Elicitation
@@ -835,11 +852,14 @@ def elicitation_finish(
     t: np.ndarray,
     horizon: int,
     mae_reward: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    outputs: tuple,
+) -> None:
     """After the answers (``answered``: `elicitation_answers`' four arrays): the recommender's metrics
     (`elicitation_metrics`; ``metric_arguments`` are its arguments from ``design`` on, ``given`` apart),
-    the reward, the history and the clock. Returns the rewards, terminated ``(B,)``, ``(4, B)`` info
-    rating (0 where unknown), expected_rating, ndcg and mae, and ``(2, B)`` known and repeats."""
+    the reward, the history and the clock. Writes into ``outputs`` the rewards, terminated ``(B,)``,
+    ``(4, B)`` info rating (0 where unknown), expected_rating, ndcg and mae, and ``(2, B)`` known and
+    repeats."""
+    reward, terminated, floats, counts = outputs
     knows, rating, expected, repeat = answered
     batch = len(knows)
     ndcg, mae = metric_arguments[15], metric_arguments[16]
@@ -848,7 +868,8 @@ def elicitation_finish(
     before = elicitation_metrics(  # type: ignore[call-arg]
         actions, knows, rating, changed, fold_in, *metric_arguments[:5], given, *metric_arguments[5:]
     )
-    reward = before - mae if mae_reward else ndcg - ndcg_before
+    for b in range(batch):
+        reward[b] = before[b] - mae[b] if mae_reward else ndcg[b] - ndcg_before[b]
     ratings = rating.reshape(batch, 1)
     taken = knows.reshape(batch, 1)
     record_batch(
@@ -863,16 +884,12 @@ def elicitation_finish(
         metric_arguments[18] - metric_arguments[17],
         *ring,
     )
-    terminated = np.zeros(batch, dtype=np.bool_)
-    floats = np.zeros((4, batch))
-    counts = np.zeros((2, batch), dtype=np.int64)
     for b in range(batch):
         t[b] += 1
         terminated[b] = t[b] >= horizon
         floats[0, b] = rating[b] if knows[b] else 0.0
         floats[1, b], floats[2, b], floats[3, b] = expected[b], ndcg[b], mae[b]
         counts[0, b], counts[1, b] = knows[b], repeat[b]
-    return reward, terminated, floats, counts
 
 
 @njit(cache=True)
@@ -886,12 +903,13 @@ def elicitation_step(
     t: np.ndarray,
     horizon: int,
     mae_reward: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    outputs: tuple,
+) -> None:
     """A whole Elicitation step with the default fold-in recommender (one call: see
     `elicitation_answers` and `elicitation_finish`)."""
     answered = elicitation_answers(actions, *answer_arguments)
     no_predictions = np.zeros((1, 1), dtype=np.float32)
-    return elicitation_finish(
+    elicitation_finish(
         actions,
         head,
         answered,
@@ -904,4 +922,5 @@ def elicitation_step(
         t,
         horizon,
         mae_reward,
+        outputs,
     )

@@ -112,6 +112,14 @@ class ElicitationKernel(Kernel):
         self.arguments: tuple[tuple, tuple, tuple] | None = (
             None  # the compiled step's, built at the first step
         )
+        # what the compiled step writes: rewards, terminated, info floats and counts
+        self.outputs = (
+            np.zeros(batch),
+            np.zeros(batch, dtype=bool),
+            np.zeros((4, batch)),
+            np.zeros((2, batch), dtype=np.int64),
+        )
+        self.never = np.zeros(batch, dtype=bool)  # truncated: an episode ends only at its horizon
 
     def start(self, index: np.ndarray) -> None:
         self.asked[index], self.answers[index], self.known[index] = 0, 0.0, False
@@ -152,7 +160,7 @@ class ElicitationKernel(Kernel):
             self.probs[:, 0] = sim.rating_probabilities(self.user, sim.score(self.user, item))
         features, mae_reward = self.world.item_features, self.reward == "mae"
         if self.fold_in:
-            reward, terminated, floats, counts = elicitation_step(
+            elicitation_step(
                 actions,
                 head,
                 answer_arguments,
@@ -162,12 +170,13 @@ class ElicitationKernel(Kernel):
                 self.t,
                 self.horizon,
                 mae_reward,
+                self.outputs,
             )
         else:  # a recommender of your own sees every question (a "don't know" is an answer too)
             answered = elicitation_answers(actions, *answer_arguments)
             given = self._predict(self.rows).astype(np.float32)
             everyone = np.ones(self.batch, dtype=bool)
-            reward, terminated, floats, counts = elicitation_finish(
+            elicitation_finish(
                 actions,
                 head,
                 answered,
@@ -180,7 +189,9 @@ class ElicitationKernel(Kernel):
                 self.t,
                 self.horizon,
                 mae_reward,
+                self.outputs,
             )
+        reward, terminated, floats, counts = self.outputs
         if self.keep_log:
             for b in range(self.batch):  # rendering only
                 answer = f"rated {floats[0, b]:g}" if counts[0, b] else "don't know"
@@ -192,9 +203,9 @@ class ElicitationKernel(Kernel):
             "ndcg": floats[2],
             "mae": floats[3],
             "repeats": counts[1],
-            "user": self.user.copy(),
+            "user": self.user,
         }
-        return reward, terminated, np.zeros(self.batch, dtype=bool), info
+        return reward, terminated, self.never, info
 
     def _step_arguments(self) -> tuple[tuple, tuple, tuple]:
         """What the compiled step reads: arrays the kernel updates in place, so the tuples are built once."""

@@ -88,5 +88,47 @@ class History:
 
     def observe(self) -> dict[str, np.ndarray]:
         """Fresh arrays (an agent may keep them): the ring unrolled, most recent step first."""
-        recent_items, recent_responses, history = observe_history(*self.state())
-        return {"recent_items": recent_items, "recent_responses": recent_responses, "history": history}
+        widths = {key: box.shape[0] for key, box in self.space_parts(self.item_dim).items()}
+        layout = Layout(widths, len(self.n_shown), HISTORY_PARTS)
+        buffer = layout.new()
+        observe_history(buffer, layout.bases, layout.strides, *self.state())
+        return layout.parts(buffer)
+
+
+#: the observation's parts in the order the compiled observation writes them
+HISTORY_PARTS = ("recent_items", "recent_responses", "history")
+OBSERVATION_PARTS = ("user", "progress", *HISTORY_PARTS)
+
+
+class Layout:
+    """Where an observation's parts go in one fresh flat float32 buffer for ``batch`` users: part after
+    part in the order of ``widths`` (the space's keys), each a contiguous ``(batch, width)`` array, or
+    with ``rows=True`` user after user with the parts side by side (the flattened observation). With
+    one user the two are the same. ``bases``/``strides`` (in the compiled writer's part ``order``) say
+    where user ``b``'s part starts: ``base + b * stride``."""
+
+    def __init__(self, widths: dict[str, int], batch: int, order: tuple[str, ...], rows: bool = False):
+        self.widths, self.batch, self.rows = widths, batch, rows
+        self.total = sum(widths.values())
+        offsets, at = {}, 0
+        for key, width in widths.items():
+            offsets[key] = at
+            at += width
+        self.offsets = offsets
+        self.bases = np.array([offsets[k] if rows else batch * offsets[k] for k in order], dtype=np.int64)
+        self.strides = np.array([self.total if rows else widths[k] for k in order], dtype=np.int64)
+
+    def new(self) -> np.ndarray:
+        return np.empty(self.batch * self.total, dtype=np.float32)
+
+    def parts(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
+        """The parts of a written ``buffer`` (part after part), ``(batch, width)`` views."""
+        b = self.batch
+        return {
+            key: buffer[b * at : b * (at + self.widths[key])].reshape(b, self.widths[key])
+            for key, at in self.offsets.items()
+        }
+
+    def first(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
+        """The first user's parts, 1-D views (a single environment's observation)."""
+        return {key: buffer[at : at + self.widths[key]] for key, at in self.offsets.items()}
