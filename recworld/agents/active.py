@@ -50,6 +50,7 @@ class ActiveLearner(Agent):
     """Shared part: the answers of each user so far, ``(B, budget)`` arrays, and asking the best score."""
 
     supports = frozenset({"Elicitation"})
+    families = frozenset({"active"})
 
     def prepare(self, context: EnvContext) -> None:
         budget = context.horizon

@@ -67,6 +67,7 @@ class ItemBandit(Agent):
     """Shared per-item statistics with popularity-informed priors (see the module docstring)."""
 
     supports = frozenset({"ColdStart", "Engagement", "Replay"})
+    families = frozenset({"bandit"})
 
     def __init__(self, seed: int = 0, prior_strength: float = 10.0) -> None:
         super().__init__(seed)
@@ -158,6 +159,8 @@ class LinearBandit(Agent):
     ``features``: ``"genres"`` (genre multi-hot and year), ``"mf"`` (ALS item factors, rank
     ``rank``, fitted on the training users only) or ``"meta"`` (the meta-learned model's item
     embeddings, `recworld.agents.meta_model`, trained on the training users only)."""
+
+    families = frozenset({"bandit"})
 
     supports = frozenset({"ColdStart", "Engagement", "Replay"})
 

@@ -25,6 +25,15 @@ import numpy as np
 
 from recworld.envs.context import EnvContext
 
+#: the families of agents the field compares: a meta agent is also a bandit or an active learner
+FAMILIES = {
+    "baseline": "references: random, popularity, the oracles",
+    "bandit": "item and linear bandits (and the meta-learned model's bandits)",
+    "active": "active learners: which question to ask (preference elicitation)",
+    "meta": "agents that adapt a meta-learned embedding model to each user",
+    "rl": "feedback reinforcement learning: tabular, linear, SlateQ, stable-baselines3",
+}
+
 
 class AgentError(ValueError):
     """An agent misused: unknown name, parameter out of range, or an environment it cannot handle."""
@@ -44,13 +53,15 @@ class Responses:
 class Agent(ABC):
     """Base class of recworld agents (see the module docstring).
 
-    Subclasses set ``name`` and ``supports`` (environment kinds), and implement `choose`; most
+    Subclasses set ``name``, ``supports`` (environment kinds) and ``families``, and implement `choose`; most
     also implement `begin` (per-episode state) and `update` (learning from responses). Agents that
     need training before evaluation implement `fit`.
     """
 
     name: ClassVar[str]
     supports: ClassVar[frozenset[str]] = frozenset({"ColdStart", "Engagement"})
+    #: the families the benchmark compares (`FAMILIES`) this agent belongs to
+    families: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Append stable-baselines3's "Can I use?" table of environments to each agent's docstring."""

@@ -15,6 +15,7 @@ class RandomAgent(Agent):
     """Uniformly random allowed items. Supports every environment."""
 
     name = "random"
+    families = frozenset({"baseline"})
     supports = frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"})
 
     def choose(self, observation: dict[str, np.ndarray], allowed: np.ndarray) -> np.ndarray:
@@ -28,6 +29,7 @@ class PopularityAgent(Agent):
     (on Elicitation it asks about the films most people know)."""
 
     name = "popularity"
+    families = frozenset({"baseline"})
     supports = frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"})
 
     def prepare(self, context: EnvContext) -> None:
@@ -51,6 +53,7 @@ class OracleAgent(Agent):
     """
 
     name = "oracle"
+    families = frozenset({"baseline"})
     privileged = True
 
     def __init__(self, seed: int = 0, env: Any = None) -> None:

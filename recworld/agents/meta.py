@@ -26,6 +26,8 @@ from recworld.envs.context import EnvContext
 class MetaAgent(Agent):
     """Adapts the meta-learned model to each user's answers; subclasses turn predictions into scores."""
 
+    families = frozenset({"meta", "bandit"})
+
     def __init__(self, seed: int = 0, model_seed: int = 0) -> None:
         super().__init__(seed)
         self.model_seed = model_seed
@@ -120,6 +122,7 @@ class MetaElicitationAgent(MetaAgent):
 
     name = "meta-elicitation"
     supports = frozenset({"Elicitation"})
+    families = frozenset({"meta", "active"})
 
     def prepare(self, context: EnvContext) -> None:
         super().prepare(context)

@@ -45,6 +45,7 @@ class OfflineRL(Agent):
     online in `act` and from each episode's final response in `finish`."""
 
     learns_offline = True
+    families = frozenset({"rl"})
     training = False  # True inside `fit` (agents that explore only while training read it)
 
     def __init__(self, seed: int, alpha: float, gamma: float, epsilon: float, n_envs: int) -> None:

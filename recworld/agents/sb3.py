@@ -115,6 +115,7 @@ class SB3Agent(Agent):
 
     learns_offline = True
     supports = frozenset({"ColdStart", "Engagement"})
+    families = frozenset({"rl"})
     algorithm: ClassVar[tuple[str, str]]
     #: recworld's defaults for the algorithm's own keywords (overridden by ``hyperparams``)
     defaults: ClassVar[dict[str, Any]] = {}
@@ -358,6 +359,7 @@ class PolicyAgent(Agent):
 
     name = "policy"
     supports = frozenset({"ColdStart", "Elicitation", "Engagement"})
+    families = frozenset({"rl"})
 
     def __init__(self, policy: Any, seed: int = 0) -> None:
         super().__init__(seed)

@@ -25,7 +25,7 @@ The evaluation protocol (what a record means):
    from the restarted episode reaches what it learns. The loop ends when every user's first
    episode has ended (at most ``horizon`` steps).
 
-Metrics (per user unless said otherwise; see `recworld.benchmarks.suite.METRICS`):
+Metrics (per user unless said otherwise; see `recworld.benchmarks.protocol.METRICS`):
 
 - ``return``: sum of rewards of the episode (Elicitation: with ``reward="mae"``, the default, the sum of
   each answer's drop in MAE on the films still to predict; with ``"ndcg"``, the final nDCG minus

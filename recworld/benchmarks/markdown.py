@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from recworld.benchmarks.protocol import METRICS
 from recworld.benchmarks.records import Record
-from recworld.benchmarks.suite import METRICS
 
 PRIVILEGED_NOTE = "privileged: reads the simulator's truth; an upper reference, not a method"
 

@@ -27,7 +27,7 @@ are required)::
     score = "return"                  # the metric that ranks agents (default: return)
 
     [[comparisons]]                   # optional: probability of improvement for chosen pairs
-    env = "ColdStart"                 # (default: the pairs of DEFAULT_COMPARISONS, by env kind)
+    env = "ColdStart"                 # (default: protocol.DEFAULT_COMPARISONS)
     label = "meta vs best non-meta"
     candidates = ["meta-greedy", "meta-ucb"]   # the best of these (labels or registry names) ...
     baselines = ["thompson", "linucb"]         # ... against the best of these
@@ -72,97 +72,9 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10 (setup.cfg installs tomli there)
     import tomli as tomllib  # type: ignore[no-redef]
 
+from recworld.benchmarks.protocol import CELL_METRICS, METRICS
+
 SUITES_DIR = Path(__file__).parent / "suites"
-
-#: metric -> (environment kinds it applies to, True if higher is better, short description)
-METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
-    "return": (
-        frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"}),
-        True,
-        "sum of rewards per episode (Replay: the click of each matched round, so the mean is the click rate)",
-    ),
-    "regret": (frozenset({"ColdStart", "Engagement"}), False, "sum of per-step regret against the oracle"),
-    "like_rate": (
-        frozenset({"ColdStart", "Elicitation", "Engagement"}),
-        True,
-        "share of rated items rated >= 4",
-    ),
-    "ndcg": (frozenset({"Elicitation"}), True, "nDCG@k of the recommender's list after elicitation"),
-    "mae": (frozenset({"Elicitation"}), False, "the recommender's MAE against the truth after elicitation"),
-    "answer_rate": (frozenset({"Elicitation"}), True, "share of questions the user could answer"),
-    "coverage": (
-        frozenset({"ColdStart", "Elicitation", "Engagement", "Replay"}),
-        True,
-        "distinct items shown over all users / catalog size",
-    ),
-    "diversity": (
-        frozenset({"ColdStart", "Elicitation", "Engagement"}),
-        True,
-        "intra-list diversity: mean pairwise genre cosine distance of a user's items",
-    ),
-    "session_length": (frozenset({"Engagement"}), True, "steps before the user left or the session ended"),
-    "leave_rate": (frozenset({"Engagement"}), False, "share of users who left before the horizon"),
-    "matched": (
-        frozenset({"Replay"}),
-        True,
-        "logged rounds where the agent's pick matched the log (they count)",
-    ),
-}
-#: metrics measured once per cell (all users together) rather than per user
-CELL_METRICS = frozenset({"coverage", "matched"})
-
-#: kind -> [(label, candidates, baselines, exclude)]: P(best candidate > best baseline), by registry
-#: names, with the paired difference of their means. ``baselines=None`` means every agent that is
-#: neither a candidate, privileged, nor in ``exclude``.
-BANDITS = frozenset(
-    {
-        "epsilon-greedy",
-        "ucb1",
-        "thompson",
-        "linucb",
-        "lin-thompson",
-        "meta-greedy",
-        "meta-ucb",
-        "meta-thompson",
-    }
-)
-FEEDBACK_RL = frozenset({"q-learning", "sarsa", "linear-q", "slate-q", "ppo", "a2c", "dqn", "maskable-ppo"})
-DEFAULT_COMPARISONS: dict[str, list[tuple[str, frozenset[str], frozenset[str] | None, frozenset[str]]]] = {
-    "ColdStart": [
-        (
-            "meta vs best non-meta",
-            frozenset({"meta-greedy", "meta-ucb", "meta-thompson"}),
-            None,
-            frozenset(),
-        )
-    ],
-    "Elicitation": [
-        (
-            "best active learner vs random questions",
-            frozenset(
-                {
-                    "entropy",
-                    "log-pop-entropy",
-                    "uncertainty",
-                    "committee",
-                    "expected-change",
-                    "meta-elicitation",
-                }
-            ),
-            frozenset({"random"}),
-            frozenset(),
-        )
-    ],
-    "Engagement": [
-        (
-            "planning gap: planner vs myopic oracle",
-            frozenset({"oracle-planner"}),
-            frozenset({"oracle"}),
-            frozenset(),
-        ),
-        ("best feedback-RL agent vs best bandit", FEEDBACK_RL, BANDITS, frozenset()),
-    ],
-}
 
 RESERVED_KWARGS = {
     "users": "the benchmark sets it (users='train' for fit, users='test' for evaluation)",
@@ -364,7 +276,8 @@ class EnvSpec(_Schema):
 
 class Comparison(_Schema):
     """``[[comparisons]]``: the best of ``candidates`` against the best of ``baselines`` on ``env``
-    (``baselines=None``, only in `DEFAULT_COMPARISONS`: every other unprivileged agent)."""
+    (``baselines=None``, only in `recworld.benchmarks.protocol.DEFAULT_COMPARISONS`: every other
+    unprivileged agent)."""
 
     env: Text
     candidates: Names

@@ -14,17 +14,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from recworld.benchmarks.protocol import CELL_METRICS, DEFAULT_COMPARISONS, METRICS, agents_named
 from recworld.benchmarks.records import Record, read_records
-from recworld.benchmarks.suite import (
-    CELL_METRICS,
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_COMPARISONS,
-    METRICS,
-    Cell,
-    Comparison,
-    Suite,
-    SuiteError,
-)
+from recworld.benchmarks.suite import DEFAULT_BOOTSTRAP, Cell, Comparison, Suite, SuiteError
 from recworld.numerics.statistics import band, bootstrap_ci, probability_of_improvement_ci, summarize
 
 BOOTSTRAP_SEED = 0
@@ -233,27 +225,22 @@ def _learning_curve(records: list[Record]) -> dict[str, Any] | None:
     }
 
 
-def _comparison_specs(
-    env: str, kind: str | None, suite: Suite | None
-) -> list[tuple[Comparison, frozenset[str]]]:
+def _comparison_specs(env: str, kind: str | None, suite: Suite | None) -> list[Comparison]:
     if suite is not None and suite.comparisons is not None:
-        return [(c, frozenset()) for c in suite.comparisons if c.env == env]
+        return [c for c in suite.comparisons if c.env == env]
     return [
-        (
-            Comparison(
-                env=env,
-                label=label,
-                candidates=tuple(sorted(candidates)),
-                baselines=None if baselines is None else tuple(sorted(baselines)),
-            ),
-            exclude,
+        Comparison(
+            env=env,
+            label=label,
+            candidates=agents_named(candidates, kind or ""),
+            baselines=None if baselines is None else agents_named(baselines, kind or ""),
         )
-        for label, candidates, baselines, exclude in DEFAULT_COMPARISONS.get(kind or "", [])
+        for label, candidates, baselines in DEFAULT_COMPARISONS.get(kind or "", [])
     ]
 
 
 def _compare(
-    spec_and_exclude: tuple[Comparison, frozenset[str]],
+    spec: Comparison,
     table: dict[str, Any],
     ok: dict[str, list[Record]],
     score: str,
@@ -262,18 +249,13 @@ def _compare(
 ) -> dict[str, Any] | None:
     """P(best candidate beats best baseline) on the score, over the seeds both have; None when a
     side has no scored agent in this run."""
-    spec, exclude = spec_and_exclude
 
     def matches(agent: str, names: Sequence[str]) -> bool:
         return agent in names or table[agent]["agent"] in names
 
     candidates = [a for a in table if matches(a, spec.candidates)]
     if spec.baselines is None:
-        baselines = [
-            a
-            for a in table
-            if a not in candidates and not table[a]["privileged"] and table[a]["agent"] not in exclude
-        ]
+        baselines = [a for a in table if a not in candidates and not table[a]["privileged"]]
     else:
         baselines = [a for a in table if matches(a, spec.baselines) and a not in candidates]
     if not candidates or not baselines:

@@ -18,12 +18,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from recworld.agents import AGENTS
+from recworld.benchmarks.protocol import CELL_METRICS, METRICS
 from recworld.benchmarks.suite import (
     _TOP_KEYS,
-    CELL_METRICS,
     DEFAULT_BOOTSTRAP,
     DEFAULT_BUDGET,
-    METRICS,
     RESERVED_KWARGS,
     Cell,
     Suite,
