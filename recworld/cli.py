@@ -414,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     envs.add_parser("list", help="registered environment ids, one per line").set_defaults(run=_envs_list)
     agents = top.add_parser("agents", help="the agents").add_subparsers(dest="agents_command", required=True)
     p = agents.add_parser("list", help="agent names, one per line")
-    p.add_argument("-v", "--verbose", action="store_true", help="add the families and the environments of each")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="add the families and the environments of each"
+    )
     p.set_defaults(run=_agents_list)
     ope = top.add_parser("ope", help="off-policy evaluation on logged bandit feedback").add_subparsers(
         dest="ope_command", required=True

@@ -1,5 +1,6 @@
-"""The report's PNG plots (matplotlib's explicit API on Agg): final scores with intervals, the reward at
-each step with bands, and learning curves. Part of the report (`recworld.benchmarks.report`)."""
+"""The report's PNG plots (matplotlib's explicit API on Agg): final scores with intervals, the score
+distributions (performance profiles), the reward at each step with bands, and learning curves. Part of
+the report (`recworld.benchmarks.report`)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def make_plots(out: Path, summary: dict[str, Any]) -> dict[str, list[str]]:
     for env, data in summary["envs"].items():
         if not data["ranking"]:
             continue
-        files = [_plot_scores(out, env, data), _plot_curves(out, env, data)]
+        files = [_plot_scores(out, env, data), _plot_profile(out, env, data), _plot_curves(out, env, data)]
         learning = _plot_learning(out, env, data)
         if learning is not None:
             files.append(learning)
@@ -72,6 +73,28 @@ def _plot_scores(out: Path, env: str, data: dict[str, Any]) -> Path:
     ax.legend(loc="lower right", fontsize="small")
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, out / f"{env}_scores.png")
+
+
+def _plot_profile(out: Path, env: str, data: dict[str, Any]) -> Path:
+    """The score distribution of each agent (rliable's performance profile): the share of users whose
+    score is above each threshold; a curve above another everywhere dominates it."""
+    fig = _figure(7.0, 4.2)
+    ax = fig.subplots()
+    agents = [a for a in data["ranking"] if data["agents"][a].get("profile")]
+    for agent, color in zip(agents, _colors(len(agents)), strict=True):
+        profile = data["agents"][agent]["profile"]
+        style = "--" if data["agents"][agent]["privileged"] else "-"
+        ax.step(profile["thresholds"], profile["fraction"], style, where="post", color=color, label=agent)
+        ax.fill_between(
+            profile["thresholds"], profile["low"], profile["high"], step="post", color=color, alpha=0.12, lw=0
+        )
+    ax.set_xlabel(f"{data['score']} threshold")
+    ax.set_ylabel("share of users above it (95% band)")
+    ax.set_title(f"{env}: score distribution (performance profile)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncol=2)
+    return _save(fig, out / f"{env}_profile.png")
 
 
 def _plot_curves(out: Path, env: str, data: dict[str, Any]) -> Path:

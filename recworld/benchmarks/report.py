@@ -11,6 +11,7 @@ Writes into DIR:
 - ``report.md``: one table per environment (agents sorted by score, with intervals), the
   comparisons, the failed cells with their tracebacks, compute time, versions and machine.
 - PNG plots (matplotlib's explicit API on Agg): ``<env>_scores.png`` (final scores with intervals),
+  ``<env>_profile.png`` (each agent's score distribution: the share of users above each threshold),
   ``<env>_curves.png`` (mean reward at step t with 95% bands: the cold-start curves) and, when some
   agent trains, ``<env>_learning.png`` (learning curves, mean over seeds with 95% bands).
 

@@ -17,7 +17,14 @@ from pydantic import ValidationError
 from recworld.benchmarks.protocol import CELL_METRICS, DEFAULT_COMPARISONS, METRICS, agents_named
 from recworld.benchmarks.records import Record, read_records
 from recworld.benchmarks.suite import DEFAULT_BOOTSTRAP, Cell, Comparison, Suite, SuiteError
-from recworld.numerics.statistics import band, bootstrap_ci, probability_of_improvement_ci, summarize
+from recworld.numerics.statistics import (
+    band,
+    bootstrap_ci,
+    clean_strata,
+    performance_profile,
+    probability_of_improvement_ci,
+    summarize,
+)
 
 BOOTSTRAP_SEED = 0
 
@@ -151,6 +158,7 @@ def _summarize_env(
             "curve": _reward_curve(records),
             "learning_curve": _learning_curve(records),
         }
+    _add_profiles(table, ok, score)
     ranking = sorted(
         table,
         key=lambda a: (
@@ -178,6 +186,24 @@ def _summarize_env(
         "agents": table,
         "comparisons": comparisons,
     }
+
+
+PROFILE_POINTS = 41
+
+
+def _add_profiles(table: dict[str, Any], ok: dict[str, list[Record]], score: str) -> None:
+    """Each agent's ``profile``: the share of users whose score is above each of ``PROFILE_POINTS``
+    thresholds spanning every agent's scores on this environment (the same grid for all), with bands."""
+    strata = {a: clean_strata([_values(r.per_user.get(score)) for r in ok[a]]) for a in table}
+    values = [np.concatenate(s) for s in strata.values() if s]
+    if not values:
+        return
+    pooled = np.concatenate(values)
+    thresholds = np.linspace(pooled.min(), pooled.max(), PROFILE_POINTS)
+    for agent, agent_strata in strata.items():
+        table[agent]["profile"] = (
+            performance_profile(agent_strata, thresholds, seed=BOOTSTRAP_SEED) if agent_strata else None
+        )
 
 
 def _values(values: Any) -> np.ndarray:

@@ -14,7 +14,9 @@ seed it is the ordinary bootstrap over users. Resamples come from
   robust to outlying users and still efficient;
 - `probability_of_improvement`: P(X > Y) for the same user under the same seed (the benchmark's
   design is paired: both agents meet each test user with the same random stream), ties counting
-  one half, averaged over users and then over seeds. Identical samples give exactly 0.5.
+  one half, averaged over users and then over seeds. Identical samples give exactly 0.5;
+- `performance_profile`: the score distribution (rliable's performance profile), the share of
+  users above each threshold, with two-level bootstrap bands.
 """
 
 from __future__ import annotations
@@ -169,6 +171,37 @@ def summarize(
         "iqm_high": float(iqm_high),
         "n": len(pooled),
         "strata": len(clean),
+    }
+
+
+def performance_profile(
+    strata: Sequence[np.ndarray | Sequence[float]],
+    thresholds: np.ndarray | Sequence[float],
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, list[float]]:
+    """The share of the pooled values above each threshold (``fraction``), with two-level bootstrap
+    percentile bands (``low``, ``high``): a whole distribution where a mean shows one number."""
+    clean = clean_strata(strata)
+    taus = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if not clean:
+        raise ValueError("no data for a performance profile: every stratum is empty")
+
+    def above(x: np.ndarray) -> np.ndarray:  # (R, N) NaN-padded -> (R, T)
+        counts = (~np.isnan(x)).sum(axis=1, keepdims=True)
+        return np.stack([(x > tau).sum(axis=1) for tau in taus], axis=1) / counts
+
+    (replicates,) = bootstrap_replicates(clean, [above], n_boot=n_boot, seed=seed)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
+    pooled = np.concatenate(clean)
+    return {
+        "thresholds": taus.tolist(),
+        "fraction": [float((pooled > tau).mean()) for tau in taus],
+        "low": low.tolist(),
+        "high": high.tolist(),
     }
 
 

@@ -38,7 +38,13 @@ def comparable(records):
     return {key: r.model_dump(exclude={"seconds", "machine"}) for key, r in records.items()}
 
 
-REPORT_FILES = ("report.md", "summary.json", "ColdStart_scores.png", "ColdStart_curves.png")
+REPORT_FILES = (
+    "report.md",
+    "summary.json",
+    "ColdStart_scores.png",
+    "ColdStart_profile.png",
+    "ColdStart_curves.png",
+)
 
 
 def test_tiny_suite_end_to_end_and_report_rebuilt_from_records(tmp_path, capsys):

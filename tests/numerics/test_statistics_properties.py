@@ -24,6 +24,7 @@ from recworld.numerics.statistics import (
     iqm,
     normal_interval,
     percentile_interval,
+    performance_profile,
     probability_of_improvement,
     probability_of_improvement_ci,
     summarize,
@@ -421,3 +422,25 @@ def test_band_treats_a_shorter_curve_as_ended(raw, data, level):
     assert len(short[0]) == max(cut)
     for a, b in zip(short, full, strict=True):
         np.testing.assert_allclose(a, b[: max(cut)], atol=1e-9)
+
+
+@SETTINGS
+@given(
+    st.lists(st.lists(st.integers(-5, 5), min_size=1, max_size=30), min_size=1, max_size=4),
+    st.lists(st.floats(-6, 6, allow_nan=False), min_size=1, max_size=8),
+)
+def test_performance_profile_is_the_share_above_each_threshold(strata, thresholds):
+    """The point is the pooled share above each threshold (rliable's score distribution); it never
+    rises with the threshold; the band holds values a resample can give (a share in [0, 1])."""
+    taus = np.sort(np.asarray(thresholds))
+    profile = performance_profile([np.asarray(s, dtype=float) for s in strata], taus, n_boot=50)
+    pooled = np.concatenate([np.asarray(s, dtype=float) for s in strata])
+    assert profile["fraction"] == pytest.approx([(pooled > t).mean() for t in taus])
+    assert np.all(np.diff(profile["fraction"]) <= 1e-12)
+    low, high = np.asarray(profile["low"]), np.asarray(profile["high"])
+    assert np.all((0 <= low) & (low <= high + 1e-12) & (high <= 1))
+
+
+def test_performance_profile_of_identical_values_has_no_width():
+    profile = performance_profile([[2.0, 2.0], [2.0]], [1.0, 2.0, 3.0], n_boot=30)
+    assert profile["fraction"] == profile["low"] == profile["high"] == [1.0, 0.0, 0.0]
