@@ -724,17 +724,29 @@ def elicitation_start(
     mae: np.ndarray,
     low: float,
     high: float,
+    cache: tuple,
 ) -> None:
     """The users at ``index`` before any question: the candidates (the films the member did not rate
     in the data, or, with ``rated_only``, those they rated), predictions with no answer (``prior_prediction``,
     when it is not empty; else ``predicted`` holds a recommender's of your own) and the metrics.
-    ``truth``, ``gains`` and ``rated`` are the population's tables (row: ``member``)."""
+    ``truth``, ``gains`` and ``rated`` are the population's tables (row: ``member``). With the prior's
+    predictions a member always starts alike, so ``cache`` (``(done, top, ideal_items, metrics,
+    count)``, rows: members) keeps each member's lists and metrics after their first episode."""
+    done, cached_top, cached_ideal_items, cached_metrics, cached_count = cache
     for b in index:
         m = member[b]
         for i in range(candidates.shape[1]):
             candidates[b, i] = rated[m, i] == rated_only
         if len(prior_prediction):
             predicted[b] = prior_prediction
+            if done[m]:
+                top[b], ideal_items[b], n_candidates[b] = (
+                    cached_top[m],
+                    cached_ideal_items[m],
+                    cached_count[m],
+                )
+                error_sum[b], ideal[b], ndcg[b], mae[b] = cached_metrics[m]
+                continue
         total, count = _score_candidates(
             predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], ideal_items[b]
         )
@@ -743,6 +755,11 @@ def elicitation_start(
         ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], top.shape[1])
         dcg = _listed_gain(gains[m], top[b])
         ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
+        if len(prior_prediction):
+            done[m] = True
+            cached_top[m], cached_ideal_items[m], cached_count[m] = top[b], ideal_items[b], count
+            cached_metrics[m, 0], cached_metrics[m, 1] = error_sum[b], ideal[b]
+            cached_metrics[m, 2], cached_metrics[m, 3] = ndcg[b], mae[b]
 
 
 @njit(cache=True)

@@ -72,6 +72,14 @@ class ElicitationKernel(Kernel):
         self.ideal = np.zeros(batch)
         self.ndcg = np.zeros(batch)
         self.mae = np.zeros(batch)
+        population = len(world.population)  # each member's start, kept after their first episode
+        self.start_cache = (
+            np.zeros(population, dtype=bool),
+            np.zeros((population, k), dtype=np.int64),
+            np.zeros((population, self.ideal_items.shape[1]), dtype=np.int64),
+            np.zeros((population, 4)),
+            np.zeros(population, dtype=np.int64),
+        )
         self._compiled_arguments(world, batch)
 
     def _compiled_arguments(self, world: World, batch: int) -> None:
@@ -137,7 +145,9 @@ class ElicitationKernel(Kernel):
             self.arguments = self._step_arguments()
         metrics = self.arguments[1][5:]  # member, predicted, ..., the rating scale
         index = np.asarray(index, dtype=np.int64)
-        elicitation_start(index, self.rated_table, self.rated, self.prior_prediction, *metrics)
+        elicitation_start(
+            index, self.rated_table, self.rated, self.prior_prediction, *metrics, self.start_cache
+        )
 
     def _predict(self, rows: np.ndarray) -> np.ndarray:
         """A recommender of your own: its scores of every film from the answers so far (predicted ratings)."""

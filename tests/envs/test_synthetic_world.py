@@ -72,3 +72,30 @@ def test_the_torch_backend_runs_a_synthetic_world():
     _, numpy_reward, *_ = numpy_env.step(actions)
     _, torch_reward, *_ = torch_env.step(actions)
     assert abs(float(torch_reward.mean()) - numpy_reward.mean()) < 0.5
+
+
+def test_elicitation_starts_a_member_alike_from_its_cache():
+    """A member's second episode starts from the kept lists and metrics: the same as a fresh kernel's."""
+    env = make("recworld/Elicitation-v0").unwrapped
+    kernel = env.kernel
+    parts = (
+        "top",
+        "ideal_items",
+        "error_sum",
+        "n_candidates",
+        "ideal",
+        "ndcg",
+        "mae",
+        "predicted",
+        "candidates",
+    )
+    for member in (3, 7, 3):
+        env.reset(seed=0, options={"member": member})
+        for action in range(4):
+            env.step(action)  # the episode moves the metrics away from the start
+        env.reset(seed=1, options={"member": member})
+        fresh = make("recworld/Elicitation-v0").unwrapped
+        fresh.reset(seed=1, options={"member": member})
+        assert kernel.start_cache[0][kernel.member[0]]
+        for name in parts:
+            np.testing.assert_array_equal(getattr(kernel, name), getattr(fresh.kernel, name), err_msg=name)
