@@ -33,6 +33,8 @@ class History:
         self.rated_sum = np.zeros((batch, item_dim), dtype=np.float32)
         self.n_shown = np.zeros(batch, dtype=np.float32)
         self.n_rated = np.zeros(batch, dtype=np.float32)
+        widths = {key: box.shape[0] for key, box in self.space_parts(item_dim).items()}
+        self.layout = Layout(widths, batch, HISTORY_PARTS)  # for `observe`
 
     def clear(self, index: np.ndarray) -> None:
         """Forget the episodes of the users at ``index``."""
@@ -86,13 +88,13 @@ class History:
             "history": spaces.Box(-1.0, 1.0, (2 * item_dim,), np.float32),
         }
 
-    def observe(self) -> dict[str, np.ndarray]:
-        """Fresh arrays (an agent may keep them): the ring unrolled, most recent step first."""
-        widths = {key: box.shape[0] for key, box in self.space_parts(self.item_dim).items()}
-        layout = Layout(widths, len(self.n_shown), HISTORY_PARTS)
+    def observe(self, first: bool = False) -> dict[str, np.ndarray]:
+        """Fresh arrays (an agent may keep them): the ring unrolled, most recent step first; ``first``:
+        the first user's only."""
+        layout = self.layout
         buffer = layout.new()
         observe_history(buffer, layout.bases, layout.strides, *self.state())
-        return layout.parts(buffer)
+        return layout.first(buffer) if first else layout.parts(buffer)
 
 
 #: the observation's parts in the order the compiled observation writes them

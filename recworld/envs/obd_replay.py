@@ -142,7 +142,7 @@ class OBDReplayEnv(gym.Env):
             "user": self.log.context[row].copy(),
             "position": position,
             "progress": np.array([self.t / self.n_rounds], dtype=np.float32),
-            **{key: value[0] for key, value in self.history.observe().items()},
+            **self.history.observe(first=True),
         }
 
     def public_context(self) -> Any:
