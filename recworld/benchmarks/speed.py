@@ -10,6 +10,7 @@ users). Figures come from wall-clock timing of real calls, never from a timed un
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -125,12 +126,14 @@ def env_speed(
     vector_steps: int = 100,
     memory_users: tuple[int, ...] = (1024, 65_536),
     repeats: int = 3,
+    startup: bool = True,
 ) -> dict[str, Any]:
     """Steps per second of every registered environment on ``dataset`` through ``gymnasium.make`` with
     its default wrappers (random actions drawn beforehand, resets included), user-steps per second of
     the native vector environments at ``num_envs`` users, the bare kernel (`bare_step_speed`) timed in
     the same run (each the median of ``repeats`` runs), the ratios to it, and the vector environments'
-    peak memory at ``memory_users`` users (each measured in a fresh process)."""
+    peak memory at ``memory_users`` users (each measured in a fresh process), and, with ``startup``,
+    `startup_seconds` of each."""
     import gymnasium as gym
 
     from recworld.envs import ENV_IDS, REPLAY_IDS
@@ -170,6 +173,7 @@ def env_speed(
         "peak_memory_mb": {
             env_id: {str(n): env_memory(env_id, n, dataset) for n in memory_users} for env_id in ENV_IDS
         },
+        "startup_s": {env_id: startup_seconds(env_id, dataset) for env_id in ENV_IDS} if startup else {},
     }
 
 
@@ -231,6 +235,47 @@ for _ in range(3):
     env.step(rng.integers(0, env.unwrapped.kernel.n_items, n))
 print(json.dumps((kilobytes("VmHWM") - before) / 1024))
 """
+
+
+_STARTUP_PROBE = """
+import json, sys, time
+started = time.perf_counter()
+import recworld
+imported = time.perf_counter()
+import gymnasium as gym
+env = gym.make(sys.argv[1], dataset=sys.argv[2])
+made = time.perf_counter()
+env.reset(seed=0)
+env.step(env.action_space.sample())
+stepped = time.perf_counter()
+print(json.dumps({"import": imported - started, "make": made - imported, "first_step": stepped - made}))
+"""
+
+
+def startup_seconds(env_id: str, dataset: str = "movielens-100k") -> dict[str, dict[str, float]]:
+    """What a new process waits for: importing recworld, making ``env_id`` (its world fitted and cached
+    already) and its first reset and step, in a fresh Python process whose compiled-code cache
+    (``NUMBA_CACHE_DIR``) starts empty (``cold``: the compile after an install), then again with the
+    cache that run wrote (``warm``: every later process)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("cold", "warm"):
+            done = subprocess.run(
+                [sys.executable, "-c", _STARTUP_PROBE, env_id, dataset],
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "NUMBA_CACHE_DIR": cache},
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"starting {env_id} failed: {done.stderr.strip()[-500:]}")
+            out[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
 
 
 def env_memory(env_id: str, n_users: int, dataset: str = "movielens-100k") -> float:
@@ -354,4 +399,10 @@ def _format_envs(results: dict[str, Any]) -> list[str]:
     for env_id, peaks in results.get("peak_memory_mb", {}).items():
         shown = ", ".join(f"{int(n):,} users {mb:,.0f} MB" for n, mb in peaks.items())
         lines.append(f"  {env_id} peak memory added: {shown}")
+    for env_id, runs in results.get("startup_s", {}).items():
+        shown = "; ".join(
+            f"{label}: import {t['import']:.1f} s, make {t['make']:.1f} s, first step {t['first_step']:.1f} s"
+            for label, t in runs.items()
+        )
+        lines.append(f"  {env_id} start-up ({shown})")
     return lines

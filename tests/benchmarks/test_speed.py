@@ -2,14 +2,20 @@
 
 import pytest
 
-from recworld.benchmarks.speed import VECTOR_GOALS, bare_step_speed, env_speed, format_speed
+from recworld.benchmarks.speed import VECTOR_GOALS, bare_step_speed, env_speed, format_speed, startup_seconds
 
 pytestmark = pytest.mark.realdata
 
 
 def test_environment_speed_names_its_dataset_and_covers_every_environment():
     results = env_speed(
-        "movielens-100k", num_envs=4, single_steps=20, vector_steps=2, memory_users=(8,), repeats=1
+        "movielens-100k",
+        num_envs=4,
+        single_steps=20,
+        vector_steps=2,
+        memory_users=(8,),
+        repeats=1,
+        startup=False,
     )
     assert results["env_dataset"] == "movielens-100k" and results["num_envs"] == 4
     assert set(results["vector_user_steps_per_s"]) <= set(results["single_env_steps_per_s"])
@@ -29,3 +35,27 @@ def test_environment_speed_names_its_dataset_and_covers_every_environment():
 def test_the_bare_kernel_scales_with_the_batch():
     """The yardstick itself: a batched numpy step serves many users for little more than one."""
     assert bare_step_speed(256, 20) > 10 * bare_step_speed(1, 20)
+
+
+@pytest.mark.expensive
+def test_start_up_is_measured_cold_then_warm_in_fresh_processes():
+    """A cold compile (an empty compiled-code cache), then a process that finds the cache."""
+    runs = startup_seconds("recworld/ColdStart-v0")
+    assert set(runs) == {"cold", "warm"}
+    for times in runs.values():
+        assert set(times) == {"import", "make", "first_step"} and all(t > 0 for t in times.values())
+    text = format_speed({"machine": "test", **_with_startup(runs)})
+    assert "recworld/ColdStart-v0 start-up (cold: import" in text
+
+
+def _with_startup(runs):
+    results = env_speed(
+        "movielens-100k",
+        num_envs=2,
+        single_steps=5,
+        vector_steps=1,
+        memory_users=(),
+        repeats=1,
+        startup=False,
+    )
+    return {**results, "startup_s": {"recworld/ColdStart-v0": runs}}
