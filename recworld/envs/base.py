@@ -21,7 +21,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from recworld.envs.compiled import observe
+from recworld.envs.compiled import Packed, observe_packed, pack
 from recworld.envs.history import OBSERVATION_PARTS, History, Layout
 from recworld.envs.world import World, build_world
 from recworld.numerics.counter import RESET_STEP, seed_words, stream_keys, uniforms
@@ -135,6 +135,12 @@ class Kernel(ABC):
         self.keys = np.zeros(batch, dtype=np.uint64)  # each user's episode stream
         self.log: list[list[str]] = [[] for _ in range(batch)]
         self.keep_log = False  # text log of each step, for render_mode="ansi" only
+        #: compiled calls' standing arguments (`recworld.envs.compiled.Packed`), made at first use
+        self.packed: dict[str, Packed] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the packed arguments (compiled-code objects): they are made again."""
+        return {**self.__dict__, "packed": {}}
 
     def reset_users(self, index: np.ndarray, keys: np.ndarray, members: np.ndarray | None = None) -> None:
         """Start a new episode for the users at ``index`` with the episode streams ``keys``
@@ -206,16 +212,11 @@ class Kernel(ABC):
         `recworld.envs.compiled.observe`; ``first``: the first user's only (the single environment)."""
         layout = self.layout
         buffer = layout.new()
-        observe(
-            buffer,
-            layout.bases,
-            layout.strides,
-            self.history.state(),
-            self.world.population_features,
-            self.member,
-            self.t,
-            self.horizon,
-        )
+        packed = self.packed.get("observe")
+        if packed is None:
+            items = (layout.bases, layout.strides, self.history.ring(), self.world.population_features)
+            packed = self.packed["observe"] = pack((*items, self.member, self.t, self.horizon))
+        observe_packed(buffer, self.history.head, packed)
         if layout.rows:
             return buffer[: layout.total] if first else buffer.reshape(self.batch, layout.total)
         return layout.first(buffer) if first else layout.parts(buffer)
@@ -224,6 +225,7 @@ class Kernel(ABC):
         """Observe one float32 ``Box``: the ``Dict``'s boxes concatenated in its key order."""
         boxes: dict[str, Any] = dict(getattr(self.observation_space, "spaces", {}))
         self.layout = Layout(self.layout.widths, self.batch, OBSERVATION_PARTS, rows=True)
+        self.packed.pop("observe", None)
         low = np.concatenate([box.low.reshape(-1) for box in boxes.values()])
         high = np.concatenate([box.high.reshape(-1) for box in boxes.values()])
         self.observation_space = spaces.Box(low, high, dtype=np.float32)

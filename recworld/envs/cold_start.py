@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.compiled import REWARD_KINDS, preferences, recommend_step, scores_of
+from recworld.envs.compiled import REWARD_KINDS, pack, preferences, recommend_step_packed, scores_of
 from recworld.envs.rewards import REWARDS
 from recworld.envs.world import World
 from recworld.numerics.counter import uniforms
@@ -169,10 +169,13 @@ class RecommendationKernel(Kernel):
         head = self.history.advance()
         if self.arguments is None:
             self.arguments = self._step_arguments()
+        packed = self.packed.get("step")
+        if packed is None:
+            packed = self.packed["step"] = pack(self.arguments)
         clicks = self._python_answers(actions) if self.probs_given else self.no_clicks
         if self.regret_in_python:
             self.best_given[:] = self.best_unseen()[1].sum(axis=1)
-        recommend_step(actions, head, clicks, *self.arguments)
+        recommend_step_packed(actions, head, clicks, packed)
         reward, done, floats, counts = self.outputs
         info = {
             "rating": floats[0],

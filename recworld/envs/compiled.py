@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.core import types
+from numba.experimental import structref
 
 from recworld.numerics.counter import uniform
 from recworld.numerics.metrics import select_top
@@ -46,6 +48,34 @@ DYNAMICS = (
     "rating_spread",
 )
 SQRT_HALF = 1.0 / math.sqrt(2.0)
+
+
+# ------------------------------------------------------------------ standing arguments, held natively
+@structref.register
+class _PackedType(types.StructRef):
+    def preprocess_fields(self, fields: tuple) -> tuple:
+        return tuple((name, types.unliteral(kind)) for name, kind in fields)
+
+
+class Packed(structref.StructRefProxy):
+    """A step's standing arguments (a tuple of the kernel's arrays, which it updates in place) held by
+    compiled code: a call then passes one object, where unboxing some forty arrays on every call cost
+    more than a single user's whole step. Made by `pack`."""
+
+    items: tuple  # the field, read by compiled code
+
+    def __new__(cls, items: tuple) -> Packed:
+        return structref.StructRefProxy.__new__(cls, items)
+
+
+structref.define_proxy(Packed, _PackedType, ["items"])
+
+
+@njit(cache=True)
+def pack(items: tuple) -> Packed:
+    """``Packed(items)`` made by compiled code cached on disk (the proxy's own constructor compiles
+    anew in every process)."""
+    return Packed(items)
 
 
 # ------------------------------------------------------------------ the user's answer
@@ -941,3 +971,24 @@ def elicitation_step(
         mae_reward,
         outputs,
     )
+
+
+# ------------------------------------------------------------------ the calls with packed arguments
+@njit(cache=True)
+def recommend_step_packed(actions: np.ndarray, head: int, clicks: np.ndarray, packed: Packed) -> None:
+    """`recommend_step` with the arguments after ``clicks`` in ``packed``."""
+    recommend_step(actions, head, clicks, *packed.items)
+
+
+@njit(cache=True)
+def elicitation_step_packed(actions: np.ndarray, head: int, packed: Packed) -> None:
+    """`elicitation_step` with the arguments after ``head`` in ``packed``."""
+    elicitation_step(actions, head, *packed.items)
+
+
+@njit(cache=True)
+def observe_packed(out: np.ndarray, head: int, packed: Packed) -> None:
+    """`observe` with ``packed`` = ``(bases, strides, ring, population_features, member, t, horizon)``,
+    ``ring`` the history's arrays read from ``head``."""
+    bases, strides, ring, features, member, t, horizon = packed.items
+    observe(out, bases, strides, (head, *ring), features, member, t, horizon)

@@ -9,7 +9,8 @@ from recworld.envs.compiled import (
     elicitation_answers,
     elicitation_finish,
     elicitation_start,
-    elicitation_step,
+    elicitation_step_packed,
+    pack,
 )
 from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
 from recworld.envs.world import World
@@ -145,7 +146,7 @@ class ElicitationKernel(Kernel):
             self.arguments = self._step_arguments()
         metrics = self.arguments[1][5:]  # member, predicted, ..., the rating scale
         index = np.asarray(index, dtype=np.int64)
-        elicitation_start(
+        elicitation_start(  # type: ignore[call-arg]  # mypy cannot count the starred tuple
             index, self.rated_table, self.rated, self.prior_prediction, *metrics, self.start_cache
         )
 
@@ -170,18 +171,21 @@ class ElicitationKernel(Kernel):
             self.probs[:, 0] = sim.rating_probabilities(self.user, sim.score(self.user, item))
         features, mae_reward = self.world.item_features, self.reward == "mae"
         if self.fold_in:
-            elicitation_step(
-                actions,
-                head,
-                answer_arguments,
-                metric_arguments,
-                ring,
-                features,
-                self.t,
-                self.horizon,
-                mae_reward,
-                self.outputs,
-            )
+            packed = self.packed.get("step")
+            if packed is None:
+                packed = self.packed["step"] = pack(
+                    (
+                        answer_arguments,
+                        metric_arguments,
+                        ring,
+                        features,
+                        self.t,
+                        self.horizon,
+                        mae_reward,
+                        self.outputs,
+                    )
+                )
+            elicitation_step_packed(actions, head, packed)
         else:  # a recommender of your own sees every question (a "don't know" is an answer too)
             answered = elicitation_answers(actions, *answer_arguments)
             given = self._predict(self.rows).astype(np.float32)
