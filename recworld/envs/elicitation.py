@@ -118,9 +118,7 @@ class ElicitationKernel(Kernel):
             self.prior_prediction = np.zeros(0, dtype=np.float32)
         self.inverse = np.zeros((batch, d, d)) if self.fold_in else np.zeros((1, 1, 1))
         self.rhs = np.zeros((batch, d)) if self.fold_in else np.zeros((1, 1))
-        self.arguments: tuple[tuple, tuple, tuple] | None = (
-            None  # the compiled step's, built at the first step
-        )
+        self.arguments: tuple[tuple, tuple] | None = None  # the compiled step's, built at the first step
         # what the compiled step writes: rewards, terminated, info floats and counts
         self.outputs = (
             np.zeros(batch),
@@ -144,7 +142,7 @@ class ElicitationKernel(Kernel):
         # film), or, on replay and its twin, on the films they rated and were not asked about.
         if self.arguments is None:
             self.arguments = self._step_arguments()
-        metrics = self.arguments[1][5:]  # member, predicted, ..., the rating scale
+        metrics = self.arguments[1][0][5:]  # member, predicted, ..., the rating scale
         index = np.asarray(index, dtype=np.int64)
         elicitation_start(  # type: ignore[call-arg]  # mypy cannot count the starred tuple
             index, self.rated_table, self.rated, self.prior_prediction, *metrics, self.start_cache
@@ -164,47 +162,21 @@ class ElicitationKernel(Kernel):
         item = actions[:, 0]
         if self.arguments is None:
             self.arguments = self._step_arguments()
-        answer_arguments, metric_arguments, ring = self.arguments
+        answer_arguments, finish_arguments = self.arguments
         if self.in_python:  # a simulator of your own (or replay): its answers from Python
             sim = self.world.simulator
             self.awareness[:] = sim.awareness(self.user, item)
             self.probs[:, 0] = sim.rating_probabilities(self.user, sim.score(self.user, item))
-        features, mae_reward = self.world.item_features, self.reward == "mae"
         if self.fold_in:
             packed = self.packed.get("step")
             if packed is None:
-                packed = self.packed["step"] = pack(
-                    (
-                        answer_arguments,
-                        metric_arguments,
-                        ring,
-                        features,
-                        self.t,
-                        self.horizon,
-                        mae_reward,
-                        self.outputs,
-                    )
-                )
+                packed = self.packed["step"] = pack((answer_arguments, *finish_arguments))
             elicitation_step_packed(actions, head, packed)
         else:  # a recommender of your own sees every question (a "don't know" is an answer too)
             answered = elicitation_answers(actions, *answer_arguments)
             given = self._predict(self.rows).astype(np.float32)
             everyone = np.ones(self.batch, dtype=bool)
-            elicitation_finish(
-                actions,
-                head,
-                answered,
-                everyone,
-                False,
-                given,
-                metric_arguments,
-                ring,
-                features,
-                self.t,
-                self.horizon,
-                mae_reward,
-                self.outputs,
-            )
+            elicitation_finish(actions, head, answered, everyone, False, given, *finish_arguments)
         reward, terminated, floats, counts = self.outputs
         if self.keep_log:
             for b in range(self.batch):  # rendering only
@@ -221,7 +193,7 @@ class ElicitationKernel(Kernel):
         }
         return reward, terminated, self.never, info
 
-    def _step_arguments(self) -> tuple[tuple, tuple, tuple]:
+    def _step_arguments(self) -> tuple[tuple, tuple]:
         """What the compiled step reads: arrays the kernel updates in place, so the tuples are built once."""
         answer_arguments = (
             self.table_rows,
@@ -264,7 +236,17 @@ class ElicitationKernel(Kernel):
             self.mae,
             *self.scale,
         )
-        return answer_arguments, metric_arguments, self.history.ring()
+        mae_reward = self.reward == "mae"
+        ring, features = self.history.ring(), self.world.item_features
+        return answer_arguments, (
+            metric_arguments,
+            ring,
+            features,
+            self.t,
+            self.horizon,
+            mae_reward,
+            self.outputs,
+        )
 
 
 class ElicitationEnv(RecEnv):
