@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.compiled import (
+from recworld.envs.compiled import pack
+from recworld.envs.elicitation_step import (
     elicitation_answers,
     elicitation_finish,
     elicitation_start,
     elicitation_step_packed,
-    pack,
 )
 from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
 from recworld.envs.world import World

@@ -1,0 +1,372 @@
+"""The compiled step of `recworld/Elicitation-v0` (`recworld.envs.elicitation.ElicitationKernel`): the
+user's answer to each question, the fold-in recommender's update, and its metrics kept incrementally
+(a full pass over the catalog only when the user knew the film). Written as loops over the batch, as
+`recworld.envs.compiled`, whose shared pieces (the ordinal answer, the history) it calls."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from recworld.envs.compiled import (
+    Packed,
+    level_probabilities,
+    record_batch,
+    sample_ratings,
+    scores_of,
+)
+from recworld.numerics.counter import uniform
+from recworld.numerics.metrics import select_top
+from recworld.numerics.online import add_observation
+
+
+@njit(cache=True)
+def elicitation_answers(
+    actions: np.ndarray,
+    rows: np.ndarray,
+    table: np.ndarray,
+    sigma: np.ndarray,
+    thresholds: np.ndarray,
+    levels: np.ndarray,
+    probs: np.ndarray,
+    probs_given: bool,
+    awareness: np.ndarray,
+    awareness_given: bool,
+    aware_user: np.ndarray,
+    aware_item: np.ndarray,
+    aware_shape: np.ndarray,
+    keys: np.ndarray,
+    t: np.ndarray,
+    horizon: int,
+    shown: np.ndarray,
+    asked: np.ndarray,
+    answers: np.ndarray,
+    known: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each user's answer to the question ``actions[b, 0]``: do they know the film (draw 0 against the
+    awareness model, ``sigmoid(aware_user + aware_item + gamma * (score - center) / scale)`` with
+    ``aware_shape = (gamma, center, scale)``, or ``awareness`` given), and their rating (draw 1).
+    Records the question; returns knows, rating, expected rating and repeat, ``(B,)`` each."""
+    batch, n_levels = actions.shape[0], len(levels)
+    steps = np.minimum(t, horizon - 1)
+    if not probs_given:
+        no_shift = np.zeros((batch, 0))
+        level_probabilities(scores_of(actions, rows, table, no_shift, no_shift), sigma, thresholds, probs)
+    rating = sample_ratings(probs, levels, keys, steps, 1).reshape(batch)
+    knows = np.zeros(batch, dtype=np.bool_)
+    expected = np.zeros(batch)
+    repeat = np.zeros(batch, dtype=np.bool_)
+    for b in range(batch):
+        item, step = actions[b, 0], steps[b]
+        if awareness_given:
+            aware = awareness[b]
+        else:
+            z = (table[rows[b], item] - aware_shape[1]) / aware_shape[2]
+            aware = 1.0 / (1.0 + math.exp(-(aware_user[rows[b]] + aware_item[item] + aware_shape[0] * z)))
+        repeat[b] = shown[b, item]
+        knows[b] = uniform(keys[b], step, 0) < aware and not repeat[b]
+        for k in range(n_levels):
+            expected[b] += probs[b, 0, k] * levels[k]
+        asked[b, step] = item
+        answers[b, step] = rating[b]
+        known[b, step] = knows[b]
+        shown[b, item] = True
+    return knows, rating, expected, repeat
+
+
+@njit(cache=True, inline="always")
+def _error(predicted: float, truth: float, low: float, high: float) -> float:
+    return abs(min(max(predicted, low), high) - truth)
+
+
+@njit(cache=True, inline="always")
+def _listed_gain(gains: np.ndarray, top: np.ndarray) -> float:
+    """DCG of the list ``top`` (``-1`` past its end) with ``gains`` (`recworld.numerics.metrics.dcg_at_k`)."""
+    dcg = 0.0
+    for j in range(len(top)):
+        if top[j] >= 0:
+            dcg += gains[top[j]] / math.log2(j + 2.0)
+    return dcg
+
+
+@njit(cache=True)
+def _ideal_gain(ideal_items: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> float:
+    """DCG of the best possible list: the first ``k`` candidates of the user's items by gain."""
+    dcg, rank = 0.0, 0
+    for item in ideal_items:
+        if rank < k and item >= 0 and candidates[item]:
+            dcg += gains[item] / math.log2(rank + 2.0)
+            rank += 1
+    return dcg
+
+
+@njit(cache=True)
+def _score_candidates(
+    predicted: np.ndarray,
+    truth: np.ndarray,
+    gains: np.ndarray,
+    candidates: np.ndarray,
+    low: float,
+    high: float,
+    top: np.ndarray,
+    ideal_items: np.ndarray,
+) -> tuple[float, int]:
+    """One pass over a user's candidates: the error sum and count of the predictions, the
+    recommender's list ``top`` (by prediction) and, if ``ideal_items`` is not empty, the best list by
+    gain (``len(ideal_items)`` long)."""
+    total, count = 0.0, 0
+    for i in range(len(predicted)):
+        if candidates[i]:
+            total += _error(predicted[i], truth[i], low, high)
+            count += 1
+    select_top(predicted, candidates, top)
+    if len(ideal_items):
+        select_top(gains, candidates, ideal_items)
+    return total, count
+
+
+@njit(cache=True)
+def elicitation_start(
+    index: np.ndarray,
+    rated: np.ndarray,
+    rated_only: bool,
+    prior_prediction: np.ndarray,
+    member: np.ndarray,
+    predicted: np.ndarray,
+    truth: np.ndarray,
+    gains: np.ndarray,
+    candidates: np.ndarray,
+    ideal_items: np.ndarray,
+    top: np.ndarray,
+    error_sum: np.ndarray,
+    n_candidates: np.ndarray,
+    ideal: np.ndarray,
+    ndcg: np.ndarray,
+    mae: np.ndarray,
+    low: float,
+    high: float,
+    cache: tuple,
+) -> None:
+    """The users at ``index`` before any question: the candidates (the films the member did not rate
+    in the data, or, with ``rated_only``, those they rated), predictions with no answer (``prior_prediction``,
+    when it is not empty; else ``predicted`` holds a recommender's of your own) and the metrics.
+    ``truth``, ``gains`` and ``rated`` are the population's tables (row: ``member``). With the prior's
+    predictions a member always starts alike, so ``cache`` (``(done, top, ideal_items, metrics,
+    count)``, rows: members) keeps each member's lists and metrics after their first episode."""
+    done, cached_top, cached_ideal_items, cached_metrics, cached_count = cache
+    for b in index:
+        m = member[b]
+        for i in range(candidates.shape[1]):
+            candidates[b, i] = rated[m, i] == rated_only
+        if len(prior_prediction):
+            predicted[b] = prior_prediction
+            if done[m]:
+                top[b], ideal_items[b], n_candidates[b] = (
+                    cached_top[m],
+                    cached_ideal_items[m],
+                    cached_count[m],
+                )
+                error_sum[b], ideal[b], ndcg[b], mae[b] = cached_metrics[m]
+                continue
+        total, count = _score_candidates(
+            predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], ideal_items[b]
+        )
+        error_sum[b], n_candidates[b] = total, count
+        mae[b] = total / max(count, 1)
+        ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], top.shape[1])
+        dcg = _listed_gain(gains[m], top[b])
+        ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
+        if len(prior_prediction):
+            done[m] = True
+            cached_top[m], cached_ideal_items[m], cached_count[m] = top[b], ideal_items[b], count
+            cached_metrics[m, 0], cached_metrics[m, 1] = error_sum[b], ideal[b]
+            cached_metrics[m, 2], cached_metrics[m, 3] = ndcg[b], mae[b]
+
+
+@njit(cache=True)
+def fold_in_answer(
+    b: int,
+    item: int,
+    rating: float,
+    design: np.ndarray,
+    design_t: np.ndarray,
+    offset: np.ndarray,
+    inverse: np.ndarray,
+    rhs: np.ndarray,
+    predicted: np.ndarray,
+) -> None:
+    """Add one answer to user ``b``'s fold-in (`recworld.envs.recommender.FoldInRecommender`): a
+    rank-one update of the posterior (`recworld.numerics.online.add_observation`) and the predictions
+    of every item from the new posterior mean (``design_t``: the design transposed, float32, so the
+    pass over items is one vectorised sweep per factor)."""
+    d = design.shape[1]
+    add_observation(inverse, rhs, b, design[item], rating - offset[item])
+    vector = (inverse[b] @ rhs[b]).astype(np.float32)
+    row = predicted[b]
+    for i in range(len(row)):
+        row[i] = offset[i]
+    for r in range(d):
+        weight = vector[r]
+        for i in range(len(row)):
+            row[i] += weight * design_t[r, i]
+
+
+@njit(cache=True)
+def elicitation_metrics(
+    actions: np.ndarray,
+    knows: np.ndarray,
+    rating: np.ndarray,
+    changed: np.ndarray,
+    fold_in: bool,
+    design: np.ndarray,
+    design_t: np.ndarray,
+    offset: np.ndarray,
+    inverse: np.ndarray,
+    rhs: np.ndarray,
+    given: np.ndarray,
+    member: np.ndarray,
+    predicted: np.ndarray,
+    truth: np.ndarray,
+    gains: np.ndarray,
+    candidates: np.ndarray,
+    ideal_items: np.ndarray,
+    top: np.ndarray,
+    error_sum: np.ndarray,
+    n_candidates: np.ndarray,
+    ideal: np.ndarray,
+    ndcg: np.ndarray,
+    mae: np.ndarray,
+    low: float,
+    high: float,
+) -> np.ndarray:
+    """The recommender's error before and after each answer, on the same films (the asked film leaves
+    the candidates first), and its nDCG after; updates the metrics in place and returns the MAE
+    before. Predictions change only where ``changed``: with ``fold_in`` (where the user knew the film)
+    they are updated here, else they are the ``given`` ones (a recommender of your own). Otherwise the
+    error sum loses the asked film and the list is re-ranked only if the film was on it."""
+    batch, k = actions.shape[0], top.shape[1]
+    before = np.zeros(batch)
+    no_ideal = np.zeros(0, dtype=np.int64)
+    for b in range(batch):
+        item, m = actions[b, 0], member[b]
+        was_candidate = candidates[b, item]
+        if was_candidate:
+            candidates[b, item] = False
+            error_sum[b] -= _error(predicted[b, item], truth[m, item], low, high)
+            n_candidates[b] -= 1
+        before[b] = error_sum[b] / max(n_candidates[b], 1)
+        on_list = False
+        for j in range(k):
+            on_list = on_list or top[b, j] == item
+        if changed[b]:
+            if fold_in:
+                fold_in_answer(b, item, rating[b], design, design_t, offset, inverse, rhs, predicted)
+            else:
+                predicted[b] = given[b]
+            error_sum[b], _ = _score_candidates(
+                predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], no_ideal
+            )
+        elif on_list:
+            select_top(predicted[b], candidates[b], top[b])
+        if was_candidate:
+            ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], k)
+        mae[b] = error_sum[b] / max(n_candidates[b], 1)
+        dcg = _listed_gain(gains[m], top[b])
+        ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
+    return before
+
+
+@njit(cache=True)
+def elicitation_finish(
+    actions: np.ndarray,
+    head: int,
+    answered: tuple,
+    changed: np.ndarray,
+    fold_in: bool,
+    given: np.ndarray,
+    metric_arguments: tuple,
+    ring: tuple,
+    features: np.ndarray,
+    t: np.ndarray,
+    horizon: int,
+    mae_reward: bool,
+    outputs: tuple,
+) -> None:
+    """After the answers (``answered``: `elicitation_answers`' four arrays): the recommender's metrics
+    (`elicitation_metrics`; ``metric_arguments`` are its arguments from ``design`` on, ``given`` apart),
+    the reward, the history and the clock. Writes into ``outputs`` the rewards, terminated ``(B,)``,
+    ``(4, B)`` info rating (0 where unknown), expected_rating, ndcg and mae, and ``(2, B)`` known and
+    repeats."""
+    reward, terminated, floats, counts = outputs
+    knows, rating, expected, repeat = answered
+    batch = len(knows)
+    ndcg, mae = metric_arguments[15], metric_arguments[16]
+    ndcg_before = ndcg.copy()
+    # mypy cannot count the arguments in the starred tuples
+    before = elicitation_metrics(  # type: ignore[call-arg]
+        actions, knows, rating, changed, fold_in, *metric_arguments[:5], given, *metric_arguments[5:]
+    )
+    for b in range(batch):
+        reward[b] = before[b] - mae[b] if mae_reward else ndcg[b] - ndcg_before[b]
+    ratings = rating.reshape(batch, 1)
+    taken = knows.reshape(batch, 1)
+    record_batch(
+        head,
+        actions,
+        ratings,
+        taken,
+        np.ones((batch, 1), dtype=np.bool_),
+        taken,
+        features,
+        metric_arguments[17],
+        metric_arguments[18] - metric_arguments[17],
+        *ring,
+    )
+    for b in range(batch):
+        t[b] += 1
+        terminated[b] = t[b] >= horizon
+        floats[0, b] = rating[b] if knows[b] else 0.0
+        floats[1, b], floats[2, b], floats[3, b] = expected[b], ndcg[b], mae[b]
+        counts[0, b], counts[1, b] = knows[b], repeat[b]
+
+
+@njit(cache=True)
+def elicitation_step(
+    actions: np.ndarray,
+    head: int,
+    answer_arguments: tuple,
+    metric_arguments: tuple,
+    ring: tuple,
+    features: np.ndarray,
+    t: np.ndarray,
+    horizon: int,
+    mae_reward: bool,
+    outputs: tuple,
+) -> None:
+    """A whole Elicitation step with the default fold-in recommender (one call: see
+    `elicitation_answers` and `elicitation_finish`)."""
+    answered = elicitation_answers(actions, *answer_arguments)
+    no_predictions = np.zeros((1, 1), dtype=np.float32)
+    elicitation_finish(
+        actions,
+        head,
+        answered,
+        answered[0],
+        True,
+        no_predictions,
+        metric_arguments,
+        ring,
+        features,
+        t,
+        horizon,
+        mae_reward,
+        outputs,
+    )
+
+
+@njit(cache=True)
+def elicitation_step_packed(actions: np.ndarray, head: int, packed: Packed) -> None:
+    """`elicitation_step` with the arguments after ``head`` in ``packed``."""
+    elicitation_step(actions, head, *packed.items)
