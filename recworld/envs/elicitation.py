@@ -142,10 +142,10 @@ class ElicitationKernel(Kernel):
         # film), or, on replay and its twin, on the films they rated and were not asked about.
         if self.arguments is None:
             self.arguments = self._step_arguments()
-        metrics = self.arguments[1][0][5:]  # member, predicted, ..., the rating scale
+        scores = self.arguments[1][0][1]  # the recommender's metrics state
         index = np.asarray(index, dtype=np.int64)
-        elicitation_start(  # type: ignore[call-arg]  # mypy cannot count the starred tuple
-            index, self.rated_table, self.rated, self.prior_prediction, *metrics, self.start_cache
+        elicitation_start(
+            index, self.rated_table, self.rated, self.prior_prediction, scores, self.start_cache
         )
 
     def _predict(self, rows: np.ndarray) -> np.ndarray:
@@ -216,12 +216,8 @@ class ElicitationKernel(Kernel):
             self.answers,
             self.known,
         )
-        metric_arguments = (
-            self.design,
-            self.design_t,
-            self.offset,
-            self.inverse,
-            self.rhs,
+        posterior = (self.design, self.design_t, self.offset, self.inverse, self.rhs)
+        scores = (  # `recworld.envs.elicitation_step.SCORES`
             self.member,
             self.predicted,
             self.truth,
@@ -239,7 +235,7 @@ class ElicitationKernel(Kernel):
         mae_reward = self.reward == "mae"
         ring, features = self.history.ring(), self.world.item_features
         return answer_arguments, (
-            metric_arguments,
+            (posterior, scores),
             ring,
             features,
             self.t,

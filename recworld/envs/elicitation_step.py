@@ -21,6 +21,26 @@ from recworld.numerics.counter import uniform
 from recworld.numerics.metrics import select_top
 from recworld.numerics.online import add_observation
 
+#: the recommender's metrics state (``scores`` below): the users' population rows, predictions, the
+#: truth and its gains (population tables), candidates, the best items by gain, the recommender's
+#: list, error sum and count, ideal DCG, nDCG, MAE, and the rating scale's ends
+SCORES = (
+    "member",
+    "predicted",
+    "truth",
+    "gains",
+    "candidates",
+    "ideal_items",
+    "top",
+    "error_sum",
+    "n_candidates",
+    "ideal",
+    "ndcg",
+    "mae",
+    "low",
+    "high",
+)
+
 
 @njit(cache=True)
 def elicitation_answers(
@@ -133,28 +153,18 @@ def elicitation_start(
     rated: np.ndarray,
     rated_only: bool,
     prior_prediction: np.ndarray,
-    member: np.ndarray,
-    predicted: np.ndarray,
-    truth: np.ndarray,
-    gains: np.ndarray,
-    candidates: np.ndarray,
-    ideal_items: np.ndarray,
-    top: np.ndarray,
-    error_sum: np.ndarray,
-    n_candidates: np.ndarray,
-    ideal: np.ndarray,
-    ndcg: np.ndarray,
-    mae: np.ndarray,
-    low: float,
-    high: float,
+    scores: tuple,
     cache: tuple,
 ) -> None:
     """The users at ``index`` before any question: the candidates (the films the member did not rate
     in the data, or, with ``rated_only``, those they rated), predictions with no answer (``prior_prediction``,
-    when it is not empty; else ``predicted`` holds a recommender's of your own) and the metrics.
+    when it is not empty; else ``predicted`` holds a recommender's of your own) and the metrics (``scores``:
+    `SCORES`).
     ``truth``, ``gains`` and ``rated`` are the population's tables (row: ``member``). With the prior's
     predictions a member always starts alike, so ``cache`` (``(done, top, ideal_items, metrics,
     count)``, rows: members) keeps each member's lists and metrics after their first episode."""
+    member, predicted, truth, gains, candidates, ideal_items, top = scores[:7]
+    error_sum, n_candidates, ideal, ndcg, mae, low, high = scores[7:]
     done, cached_top, cached_ideal_items, cached_metrics, cached_count = cache
     for b in index:
         m = member[b]
@@ -220,32 +230,19 @@ def elicitation_metrics(
     rating: np.ndarray,
     changed: np.ndarray,
     fold_in: bool,
-    design: np.ndarray,
-    design_t: np.ndarray,
-    offset: np.ndarray,
-    inverse: np.ndarray,
-    rhs: np.ndarray,
+    posterior: tuple,
     given: np.ndarray,
-    member: np.ndarray,
-    predicted: np.ndarray,
-    truth: np.ndarray,
-    gains: np.ndarray,
-    candidates: np.ndarray,
-    ideal_items: np.ndarray,
-    top: np.ndarray,
-    error_sum: np.ndarray,
-    n_candidates: np.ndarray,
-    ideal: np.ndarray,
-    ndcg: np.ndarray,
-    mae: np.ndarray,
-    low: float,
-    high: float,
+    scores: tuple,
 ) -> np.ndarray:
     """The recommender's error before and after each answer, on the same films (the asked film leaves
     the candidates first), and its nDCG after; updates the metrics in place and returns the MAE
     before. Predictions change only where ``changed``: with ``fold_in`` (where the user knew the film)
-    they are updated here, else they are the ``given`` ones (a recommender of your own). Otherwise the
-    error sum loses the asked film and the list is re-ranked only if the film was on it."""
+    they are updated here (``posterior``: the fold-in's ``(design, design_t, offset, inverse, rhs)``),
+    else they are the ``given`` ones (a recommender of your own). Otherwise the error sum loses the
+    asked film and the list is re-ranked only if the film was on it."""
+    design, design_t, offset, inverse, rhs = posterior
+    member, predicted, truth, gains, candidates, ideal_items, top = scores[:7]
+    error_sum, n_candidates, ideal, ndcg, mae, low, high = scores[7:]
     batch, k = actions.shape[0], top.shape[1]
     before = np.zeros(batch)
     no_ideal = np.zeros(0, dtype=np.int64)
@@ -295,19 +292,17 @@ def elicitation_finish(
     outputs: tuple,
 ) -> None:
     """After the answers (``answered``: `elicitation_answers`' four arrays): the recommender's metrics
-    (`elicitation_metrics`; ``metric_arguments`` are its arguments from ``design`` on, ``given`` apart),
+    (`elicitation_metrics`; ``metric_arguments`` are its ``(posterior, scores)``),
     the reward, the history and the clock. Writes into ``outputs`` the rewards, terminated ``(B,)``,
     ``(4, B)`` info rating (0 where unknown), expected_rating, ndcg and mae, and ``(2, B)`` known and
     repeats."""
     reward, terminated, floats, counts = outputs
     knows, rating, expected, repeat = answered
     batch = len(knows)
-    ndcg, mae = metric_arguments[15], metric_arguments[16]
+    posterior, scores = metric_arguments
+    ndcg, mae, low, high = scores[10:]
     ndcg_before = ndcg.copy()
-    # mypy cannot count the arguments in the starred tuples
-    before = elicitation_metrics(  # type: ignore[call-arg]
-        actions, knows, rating, changed, fold_in, *metric_arguments[:5], given, *metric_arguments[5:]
-    )
+    before = elicitation_metrics(actions, knows, rating, changed, fold_in, posterior, given, scores)
     for b in range(batch):
         reward[b] = before[b] - mae[b] if mae_reward else ndcg[b] - ndcg_before[b]
     ratings = rating.reshape(batch, 1)
@@ -320,8 +315,8 @@ def elicitation_finish(
         np.ones((batch, 1), dtype=np.bool_),
         taken,
         features,
-        metric_arguments[17],
-        metric_arguments[18] - metric_arguments[17],
+        low,
+        high - low,
         *ring,
     )
     for b in range(batch):
