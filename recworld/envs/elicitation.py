@@ -170,7 +170,7 @@ class ElicitationKernel(Kernel):
         if self.fold_in:
             packed = self.packed.get("step")
             if packed is None:
-                packed = self.packed["step"] = pack((answer_arguments, *finish_arguments))
+                packed = self.packed["step"] = pack((answer_arguments, finish_arguments))
             elicitation_step_packed(actions, head, packed)
         else:  # a recommender of your own sees every question (a "don't know" is an answer too)
             answered = elicitation_answers(actions, *answer_arguments)

@@ -329,36 +329,14 @@ def elicitation_finish(
 
 @njit(cache=True)
 def elicitation_step(
-    actions: np.ndarray,
-    head: int,
-    answer_arguments: tuple,
-    metric_arguments: tuple,
-    ring: tuple,
-    features: np.ndarray,
-    t: np.ndarray,
-    horizon: int,
-    mae_reward: bool,
-    outputs: tuple,
+    actions: np.ndarray, head: int, answer_arguments: tuple, finish_arguments: tuple
 ) -> None:
-    """A whole Elicitation step with the default fold-in recommender (one call: see
-    `elicitation_answers` and `elicitation_finish`)."""
+    """A whole Elicitation step with the default fold-in recommender (one call: `elicitation_answers`
+    with ``answer_arguments``, then `elicitation_finish` with ``finish_arguments``, its arguments from
+    ``metric_arguments`` on)."""
     answered = elicitation_answers(actions, *answer_arguments)
     no_predictions = np.zeros((1, 1), dtype=np.float32)
-    elicitation_finish(
-        actions,
-        head,
-        answered,
-        answered[0],
-        True,
-        no_predictions,
-        metric_arguments,
-        ring,
-        features,
-        t,
-        horizon,
-        mae_reward,
-        outputs,
-    )
+    elicitation_finish(actions, head, answered, answered[0], True, no_predictions, *finish_arguments)
 
 
 @njit(cache=True)
