@@ -31,6 +31,7 @@ from recworld.models.io import ModelFileError, check_tensors, load_model_files, 
 from recworld.models.maml import TrainingReport, validation_mae, validation_tasks
 from recworld.models.model import Adaptation, EmbeddingModel
 from recworld.models.tasks import TaskBatch
+from recworld.numerics.factorization import fit_als_on, fold_in
 
 
 # ------------------------------------------------------------------ item bias
@@ -122,40 +123,28 @@ class MFFoldIn:
         foldin_reg: float = 5.0,
         seed: int = 0,
     ) -> MFFoldIn:
-        """Alternating least squares on the training ratings (each step a batched ridge solve)."""
-        rng = np.random.default_rng(seed)
-        mu = float(train.rating.mean())
-        users, items = train.user.astype(np.int64), train.item.astype(np.int64)
-        residual = train.rating.astype(np.float64) - mu
-        q = rng.normal(0.0, 0.1, size=(train.n_items, rank))
-        b_i = np.zeros(train.n_items)
-        p = np.zeros((train.n_users, rank))
-        b_u = np.zeros(train.n_users)
-        for _ in range(iterations):
-            x = np.concatenate([q[items], np.ones((len(items), 1))], axis=1)
-            sol = _grouped_ridge(x, residual - b_i[items], users, train.n_users, reg)
-            p, b_u = sol[:, :rank], sol[:, rank]
-            x = np.concatenate([p[users], np.ones((len(users), 1))], axis=1)
-            sol = _grouped_ridge(x, residual - b_u[users], items, train.n_items, reg)
-            q, b_i = sol[:, :rank], sol[:, rank]
+        """Alternating least squares on the training ratings (`recworld.numerics.factorization`, with
+        a constant ridge penalty ``reg``)."""
+        model = fit_als_on(
+            train, rank=rank, reg=reg, n_iter=iterations, rng=np.random.default_rng(seed), penalty="constant"
+        )
         return cls(
-            mu,
-            torch.as_tensor(b_i, dtype=torch.float32),
-            torch.as_tensor(q, dtype=torch.float32),
+            model.mu,
+            torch.as_tensor(model.item_bias, dtype=torch.float32),
+            torch.as_tensor(model.item_factors, dtype=torch.float32),
             foldin_reg,
             (float(train.rating_scale[0]), float(train.rating_scale[1])),
             info={"rank": rank, "reg": reg, "iterations": iterations, "seed": seed},
         )
 
     def fold_in(self, items: Tensor, ratings: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        """Users' ``(vector [B, rank], bias [B])`` from their support ratings (ridge, items fixed)."""
-        x = torch.cat([self.item_factors[items], torch.ones(*items.shape, 1)], dim=-1).double()
-        w = mask.double()
-        y = (ratings - self.global_mean - self.item_bias[items]).double() * w
-        gram = torch.einsum("bnm,bn,bnk->bmk", x, w, x)
-        gram = gram + self.foldin_reg * torch.eye(x.shape[-1], dtype=torch.float64)
-        sol = torch.linalg.solve(gram, torch.einsum("bnm,bn->bm", x, y)).float()
-        return sol[:, :-1], sol[:, -1]
+        """Users' ``(vector [B, rank], bias [B])`` from their support ratings (ridge ``foldin_reg``, items
+        fixed: `recworld.numerics.factorization.fold_in`)."""
+        design = torch.cat([torch.ones(len(self.item_bias), 1), self.item_factors], dim=1).double().numpy()
+        targets = (ratings.cpu() - self.global_mean - self.item_bias[items.cpu()]).double().numpy()
+        solved = fold_in(design, targets, items.cpu().numpy(), mask.cpu().numpy(), self.foldin_reg)
+        vectors = torch.as_tensor(solved, dtype=torch.float32)
+        return vectors[:, 1:], vectors[:, 0]
 
     def scores(self, items: Tensor, ratings: Tensor, mask: Tensor, *, clip: bool = True) -> Tensor:
         """Predicted ratings ``[B, n_items]`` after folding in each user's support ratings (clipped
@@ -191,24 +180,6 @@ class MFFoldIn:
             Path(directory) / "model.safetensors", tensors, {"item_bias": (n,), "item_factors": (n, rank)}
         )
         return cls(mu, tensors["item_bias"], tensors["item_factors"], reg, (lo, hi), config.get("info"))
-
-
-def _grouped_ridge(x: np.ndarray, y: np.ndarray, group: np.ndarray, n_groups: int, reg: float) -> np.ndarray:
-    """Per-group ridge solutions ``(X_g^T X_g + reg I)^-1 X_g^T y_g``, all groups at once."""
-    m = x.shape[1]
-    order = np.argsort(group, kind="stable")
-    x, y, group = x[order], y[order], group[order]
-    counts = np.bincount(group, minlength=n_groups)
-    position = np.arange(len(group)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[group]
-    padded = np.zeros((n_groups, max(int(counts.max(initial=0)), 1), m))
-    padded[group, position] = x
-    target = np.zeros(padded.shape[:2])
-    target[group, position] = y
-    gram = np.matmul(padded.transpose(0, 2, 1), padded)
-    rhs = np.matmul(padded.transpose(0, 2, 1), target[..., None])[..., 0]
-    gram += reg * np.eye(m)
-    solved: np.ndarray = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    return solved
 
 
 def tune_mf(train: RatingData, tasks: TaskBatch, *, seed: int = 0) -> MFFoldIn:

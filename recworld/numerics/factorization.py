@@ -4,7 +4,8 @@
 the ratings are grouped by user once per fit, and compiled loops build each user's normal equations
 ``sum_i x_i x_i^T``, ``sum_i r_ui x_i`` over the items they rated (in float64, no per-rating outer
 products materialised) and solve them by Cholesky. The penalty on a user is ``reg * n_u`` (ALS-WR,
-Zhou et al. 2008), which needs no per-dataset retuning of its scale.
+Zhou et al. 2008), which needs no per-dataset retuning of its scale, or, with
+``penalty="constant"``, ``reg`` alone (plain ridge, as the meta-model's MF baseline is tuned).
 
 Read as a Bayesian linear model (item side fixed), the same ridge gives each user's vector
 ``x_u = [b_u, p_u]`` a Gaussian posterior with covariance ``sigma_u^2 (X_u^T X_u + reg n_u I)^-1``;
@@ -51,6 +52,7 @@ class FactorModel:
     user_factors: np.ndarray
     item_factors: np.ndarray
     reg: float = 0.0
+    per_rating: bool = True  # the penalty is reg * n (ALS-WR), else reg
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         dot = np.einsum("nd,nd->n", self.user_factors[users], self.item_factors[items])
@@ -78,7 +80,7 @@ class FactorModel:
         design = self.item_design()
         n_users, width = len(self.user_bias), design.shape[1]
         pattern = _Pattern(users, items, n_users)
-        normal, _ = pattern.normal_equations(design, np.zeros(len(design)), self.reg)
+        normal, _ = pattern.normal_equations(design, np.zeros(len(design)), self.reg, self.per_rating)
         covariance = np.linalg.inv(normal) * (np.asarray(noise, dtype=np.float64) ** 2)[:, None, None]
         deviation = np.einsum(
             "ujk,uk->uj", np.linalg.cholesky(covariance), rng.standard_normal((n_users, width))
@@ -157,6 +159,9 @@ class UserPrior:
         return np.einsum("id,bde,ie->bi", design, covariance, design)
 
 
+PENALTIES = ("per-rating", "constant")
+
+
 def fit_als(
     users: np.ndarray,
     items: np.ndarray,
@@ -168,8 +173,13 @@ def fit_als(
     reg: float,
     n_iter: int = 15,
     rng: np.random.Generator,
+    penalty: str = "per-rating",
 ) -> FactorModel:
-    """Alternating least squares for biased MF on explicit ratings."""
+    """Alternating least squares for biased MF on explicit ratings; ``penalty``: ``"per-rating"``
+    (``reg * n`` for a user or item with ``n`` ratings) or ``"constant"`` (``reg``)."""
+    if penalty not in PENALTIES:
+        raise ValueError(f"penalty={penalty!r} is not one of {', '.join(PENALTIES)}")
+    per_rating = penalty == "per-rating"
     ratings = np.asarray(ratings, dtype=np.float64)
     mu = float(ratings.mean())
     by_user = _Pattern(users, items, n_users, ratings - mu)
@@ -179,9 +189,9 @@ def fit_als(
     b_user = np.zeros(n_users)
     b_item = np.zeros(n_items)
     for _ in range(n_iter):
-        b_user, p = by_user.ridge(b_item, q, reg)
-        b_item, q = by_item.ridge(b_user, p, reg)
-    return FactorModel(mu, b_user, b_item, p, q, reg)
+        b_user, p = by_user.ridge(b_item, q, reg, per_rating)
+        b_item, q = by_item.ridge(b_user, p, reg, per_rating)
+    return FactorModel(mu, b_user, b_item, p, q, reg, per_rating)
 
 
 def fit_als_on(
@@ -191,6 +201,8 @@ def fit_als_on(
     reg: float,
     rng: np.random.Generator,
     targets: np.ndarray | None = None,
+    n_iter: int = 15,
+    penalty: str = "per-rating",
 ) -> FactorModel:
     """`fit_als` on a `RatingData`'s ratings, or on ``targets`` (one per rating) in their place."""
     return fit_als(
@@ -201,7 +213,9 @@ def fit_als_on(
         data.n_items,
         rank=rank,
         reg=reg,
+        n_iter=n_iter,
         rng=rng,
+        penalty=penalty,
     )
 
 
@@ -219,18 +233,22 @@ class _Pattern:
         self.counts = np.diff(self.indptr)
 
     def normal_equations(
-        self, design: np.ndarray, offset: np.ndarray, reg: float
+        self, design: np.ndarray, offset: np.ndarray, reg: float, per_rating: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's penalised normal matrix ``X^T X + reg * max(n, 1) I`` and right-hand side
-        ``X^T y``, with ``X = design[cols]`` and targets ``y = values - offset[cols]``."""
+        """Each row's penalised normal matrix ``X^T X + reg * max(n, 1) I`` (``reg I`` unless
+        ``per_rating``) and right-hand side ``X^T y``, with ``X = design[cols]`` and targets
+        ``y = values - offset[cols]``."""
         design = np.ascontiguousarray(design, dtype=np.float64)
         offset = np.asarray(offset, dtype=np.float64)
-        return _normal_equations(self.indptr, self.cols, self.values, design, offset, float(reg))
+        return _normal_equations(self.indptr, self.cols, self.values, design, offset, float(reg), per_rating)
 
-    def ridge(self, offset: np.ndarray, other: np.ndarray, reg: float) -> tuple[np.ndarray, np.ndarray]:
+    def ridge(
+        self, offset: np.ndarray, other: np.ndarray, reg: float, per_rating: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Solve every row's ridge problem, targets ``values - offset[col]`` on design ``[1, other[col]]``
         over its observed columns; return the intercepts and the coefficients."""
-        normal, rhs = self.normal_equations(np.column_stack([np.ones(len(other)), other]), offset, reg)
+        design = np.column_stack([np.ones(len(other)), other])
+        normal, rhs = self.normal_equations(design, offset, reg, per_rating)
         failed = _cholesky_solve(normal, rhs)
         if failed >= 0:
             raise np.linalg.LinAlgError(
@@ -268,6 +286,7 @@ def _normal_equations(
     design: np.ndarray,
     offset: np.ndarray,
     reg: float,
+    per_rating: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`_Pattern.normal_equations`, one row at a time: the row's regressors are gathered transposed
     (``(width, n)``), so that every entry of ``X^T X`` is a contiguous dot product."""
@@ -296,8 +315,9 @@ def _normal_equations(
                     total += gathered[k, m] * gathered[j, m]
                 normal[row, k, j] = total
                 normal[row, j, k] = total
+        penalty = reg * max(n, 1) if per_rating else reg
         for k in range(width):
-            normal[row, k, k] += reg * max(n, 1)
+            normal[row, k, k] += penalty
     return normal, rhs
 
 
