@@ -19,6 +19,7 @@ import numpy as np
 
 from recworld.data import RatingData, UserSplit, load, load_directory, split_users
 from recworld.data.fetch import DATASETS
+from recworld.numerics.factorization import item_means
 from recworld.simulators import (
     FAMILIES,
     ReplaySimulator,
@@ -296,10 +297,7 @@ def _build_world(
     train = split.ratings(data, "train")
     features, _ = data.item_features()
     genres = features[:, : len(data.genres)]
-    counts = np.bincount(train.item, minlength=data.n_items)
-    sums = np.bincount(train.item, weights=train.rating, minlength=data.n_items)
-    global_mean = float(train.rating.mean())
-    item_mean = ((sums + 5.0 * global_mean) / (counts + 5.0)).astype(np.float32)
+    item_mean = item_means(train.item, train.rating, data.n_items).astype(np.float32)
 
     demographics, _ = data.user_features()
     demographics = np.clip(demographics, -5.0, 5.0)

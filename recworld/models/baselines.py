@@ -31,7 +31,7 @@ from recworld.models.io import ModelFileError, check_tensors, load_model_files, 
 from recworld.models.maml import TrainingReport, validation_mae, validation_tasks
 from recworld.models.model import Adaptation, EmbeddingModel
 from recworld.models.tasks import TaskBatch
-from recworld.numerics.factorization import fit_als_on, fold_in
+from recworld.numerics.factorization import fit_als_on, fold_in, item_means
 
 
 # ------------------------------------------------------------------ item bias
@@ -47,10 +47,9 @@ class ItemBias:
 
     @classmethod
     def fit(cls, train: RatingData, shrinkage: float = 5.0) -> ItemBias:
-        mu = float(train.rating.mean())
-        sums = np.bincount(train.item, weights=train.rating - mu, minlength=train.n_items)
-        counts = np.bincount(train.item, minlength=train.n_items)
-        bias = torch.as_tensor(sums / (counts + shrinkage), dtype=torch.float32)
+        mu = float(np.mean(train.rating, dtype=np.float64))
+        means = item_means(train.item, train.rating, train.n_items, prior_count=shrinkage)
+        bias = torch.as_tensor(means - mu, dtype=torch.float32)
         return cls(mu, bias, (float(train.rating_scale[0]), float(train.rating_scale[1])))
 
     def scores(self, batch_size: int, *, clip: bool = True) -> Tensor:

@@ -16,6 +16,7 @@ from recworld.data import RatingData, UserSplit
 from recworld.models.config import MetaConfig, ModelConfig
 from recworld.models.network import RecNet
 from recworld.models.text import item_text_embeddings, text_available, warn_text_missing
+from recworld.numerics.factorization import item_means
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,9 @@ def build_net(inputs: ModelInputs, config: MetaConfig, *, use_text: bool) -> Rec
     if text is not None:
         net.text_embeddings.copy_(torch.as_tensor(text))
     if train.n_ratings:  # start from shrunk item means: a good prior that the training refines
-        sums = np.bincount(train.item, weights=train.rating - train.rating.mean(), minlength=data.n_items)
-        counts = np.bincount(train.item, minlength=data.n_items)
-        net.item_bias.data.copy_(torch.as_tensor(sums / (counts + 5.0), dtype=torch.float32))
+        mean = float(np.mean(train.rating, dtype=np.float64))
+        bias = item_means(train.item, train.rating, data.n_items) - mean
+        net.item_bias.data.copy_(torch.as_tensor(bias, dtype=torch.float32))
     train_users = np.unique(train.user)
     if len(train_users):
         net.user_feature_mean.copy_(torch.as_tensor(inputs.user_features[train_users].mean(axis=0)))

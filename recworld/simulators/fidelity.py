@@ -42,7 +42,7 @@ import numpy as np
 from scipy.stats import pearsonr, rankdata, wasserstein_distance
 
 from recworld.data import RatingData
-from recworld.numerics.factorization import fit_als, fold_in
+from recworld.numerics.factorization import fit_als, fold_in, item_means
 from recworld.numerics.files import save_figure
 from recworld.numerics.metrics import ndcg_at_k
 from recworld.numerics.statistics import normal_interval as interval
@@ -99,9 +99,7 @@ def validate(
     expected = world.expected_rating(u, i)
     sampled = world.sample_rating(u, i, rng)
     train_mean = float(data.rating[train].mean())
-    item_sum = np.bincount(data.item[train], weights=data.rating[train], minlength=data.n_items)
-    item_count = np.bincount(data.item[train], minlength=data.n_items)
-    item_mean = (item_sum + 5 * train_mean) / (item_count + 5)
+    item_mean = item_means(data.item[train], data.rating[train], data.n_items)
 
     awareness_pos, awareness_neg = _awareness_pairs(world, data, u, i, rng)
     real_counts = np.bincount(i, minlength=data.n_items)
