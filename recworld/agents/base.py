@@ -198,25 +198,16 @@ class Agent(ABC):
     def _was_shown(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """``(B,)``: whether any item of each user's previous action was shown. Nothing is learned
         from an action that was not (every slot a repeat, or a replay round that did not match)."""
-        context = self.context
-        assert context is not None
-        channels = context.response_channels
-        latest = np.asarray(observation["recent_responses"]).reshape(self.batch, -1, len(channels))
-        return latest[:, : context.slate_size, channels.index("shown")].max(axis=1) > 0.5
+        assert self.context is not None
+        return np.asarray(self.context.latest_responses(observation).shown.any(axis=1))
 
     def _responses(self, observation: dict[str, np.ndarray], users: np.ndarray) -> Responses:
         context = self.context
         assert context is not None
-        s = context.slate_size
-        channels = context.response_channels
-        latest = np.asarray(observation["recent_responses"])[users].reshape(len(users), -1, len(channels))
-        latest = latest[:, :s]
-        low, high = float(context.rating_levels.min()), float(context.rating_levels.max())
-        ratings = low + latest[..., channels.index("rating")] * (high - low)
-        taken = latest[..., channels.index("taken")] > 0.5
-        clicked = latest[..., channels.index("clicked")] > 0.5
+        latest = context.latest_responses(observation, users)
         items = self.previous[users]
-        return Responses(users, items, ratings, taken, context.signal(items, ratings, taken, clicked))
+        signal = context.signal(items, latest.ratings, latest.taken, latest.clicked)
+        return Responses(users, items, latest.ratings, latest.taken, signal)
 
 
 def training_seed(seed: int) -> int:

@@ -330,9 +330,7 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
     context = env_context(env)
     kind = context.kind
     kernel = kernel_of(env)
-    b, s = len(members), context.slate_size
-    channels = context.response_channels
-    low, high = float(context.rating_levels.min()), float(context.rating_levels.max())
+    b = len(members)
     threshold = context.like_threshold - 1e-4  # ratings come back as float32 fractions of the scale
 
     obs, info = env.reset(seed=[user_seed(seed, int(m)) for m in members], options={"members": members})
@@ -371,9 +369,8 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
             final_ndcg = np.where(active, np.asarray(info["ndcg"], dtype=np.float64), final_ndcg)
         if "mae" in info:
             final_mae = np.where(active, np.asarray(info["mae"], dtype=np.float64), final_mae)
-        latest = np.asarray(obs["recent_responses"]).reshape(b, -1, len(channels))[:, :s]
-        taken = latest[..., channels.index("taken")] > 0.5
-        ratings = low + latest[..., channels.index("rating")].astype(np.float64) * (high - low)
+        latest = context.latest_responses(obs)
+        taken, ratings = latest.taken, latest.ratings
         liked += np.where(active, (taken & (ratings >= threshold)).sum(axis=1), 0)
         rated += np.where(active, taken.sum(axis=1), 0)
         steps += active
@@ -400,7 +397,7 @@ def _rollout(env: Any, agent: Any, members: np.ndarray, seed: int) -> dict[str, 
     info_out = {
         "kind": kind,
         "n_items": int(context.n_items),
-        "slate_size": int(s),
+        "slate_size": int(context.slate_size),
         "horizon": int(context.horizon),
         "reward": context.reward,
         "like_threshold": float(context.like_threshold),

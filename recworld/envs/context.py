@@ -29,6 +29,17 @@ KINDS = {
 
 
 @dataclass(frozen=True)
+class LatestResponses:
+    """The previous step's responses read from an observation, ``(B, S)`` each: the rating (on the
+    scale; 0 scaled where not taken), whether the user took, was shown and clicked each item."""
+
+    ratings: np.ndarray
+    taken: np.ndarray
+    shown: np.ndarray
+    clicked: np.ndarray
+
+
+@dataclass(frozen=True)
 class EnvContext:
     """Public facts of an environment and its training side.
 
@@ -67,6 +78,22 @@ class EnvContext:
     surprise_baseline: np.ndarray
     response_channels: tuple[str, ...] = RESPONSE_CHANNELS
     repeats: bool = False
+
+    def latest_responses(
+        self, observation: dict[str, np.ndarray], users: Any = slice(None)
+    ) -> LatestResponses:
+        """The previous step's responses of the ``users`` (rows of a batched observation), decoded
+        from ``recent_responses`` (most recent step first, `response_channels` per slot)."""
+        channels = self.response_channels
+        recent = np.asarray(observation["recent_responses"])[users]
+        latest = recent.reshape(len(recent), -1, len(channels))[:, : self.slate_size]
+        low, high = float(self.rating_levels.min()), float(self.rating_levels.max())
+        return LatestResponses(
+            ratings=low + latest[..., channels.index("rating")].astype(np.float64) * (high - low),
+            taken=latest[..., channels.index("taken")] > 0.5,
+            shown=latest[..., channels.index("shown")] > 0.5,
+            clicked=latest[..., channels.index("clicked")] > 0.5,
+        )
 
     def signal(
         self, items: np.ndarray, ratings: np.ndarray, taken: np.ndarray, clicked: np.ndarray
