@@ -347,3 +347,27 @@ def test_elicitation_starts_a_member_alike_from_its_cache():
         assert kernel.start_cache[0][kernel.member[0]]
         for name in parts:
             np.testing.assert_array_equal(getattr(kernel, name), getattr(fresh.kernel, name), err_msg=name)
+
+
+@pytest.mark.parametrize("reward", ["rating", "centred", "like", "click", "surprise"])
+@pytest.mark.parametrize("env_id", ["recworld/ColdStart-v0", "recworld/Engagement-v0"])
+def test_the_reward_agents_read_is_the_one_the_kernel_pays(env_id, reward):
+    """One reward definition: what an agent derives from the observation (`EnvContext.signal` of
+    `EnvContext.latest_responses`) sums to the environment's reward, slates and a choice model included."""
+    from recworld.envs import env_context
+
+    vector = make_vec(env_id, 6, slate_size=3, choice_model="cascade", reward=reward)
+    context = env_context(vector)
+    vector.reset(seed=2)
+    rng = np.random.default_rng(0)
+    paid = 0.0
+    for _ in range(8):
+        items = np.stack([rng.choice(DATA.n_items, 3, replace=False) for _ in range(6)])
+        obs, rewards, terminated, truncated, _ = vector.step(items)
+        latest = context.latest_responses(obs)
+        signal = context.signal(items, latest.ratings, latest.taken, latest.clicked).sum(axis=1)
+        np.testing.assert_allclose(signal, rewards, atol=1e-6)
+        paid += float(np.abs(rewards).sum())
+        if (terminated | truncated).any():
+            break  # (the next step would reset the ended users)
+    assert paid > 0  # something was paid and compared
