@@ -14,7 +14,6 @@ from recworld.envs.elicitation_step import (
 )
 from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
 from recworld.envs.world import World
-from recworld.numerics.metrics import exp_gain
 from recworld.simulators import TabularSimulator
 
 ELICITATION_REWARDS = ("mae", "ndcg")
@@ -61,7 +60,7 @@ class ElicitationKernel(Kernel):
         self.candidates = np.ones((batch, self.n_items), dtype=bool)  # the films the recommender is scored on
         # the population's truth (expected ratings), their gains and who rated what in the data
         self.truth = world.expected_ratings()
-        self.gains = exp_gain(self.truth, self.scale[0]).astype(np.float32)
+        self.gains = world.expected_gains()
         self.rated_table = world.rated_mask()
         self.predicted = np.zeros((batch, self.n_items), dtype=np.float32)
         # The ideal list changes only when an asked item leaves the candidates, so the best

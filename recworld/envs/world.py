@@ -20,6 +20,7 @@ import numpy as np
 from recworld.data import RatingData, UserSplit, load, load_directory, split_users
 from recworld.data.fetch import DATASETS
 from recworld.numerics.factorization import item_means
+from recworld.numerics.metrics import exp_gain
 from recworld.simulators import (
     FAMILIES,
     ReplaySimulator,
@@ -81,6 +82,19 @@ class World:
                 ]
             )
         return self._tables["expected"]
+
+    def expected_gains(self) -> np.ndarray:
+        """`expected_ratings` as graded relevance ``2^(r - lowest level) - 1`` (`exp_gain`), float32,
+        computed once (Elicitation's nDCG), by chunks of users (no float64 copy of the whole table)."""
+        if "gains" not in self._tables:
+            expected, lowest = self.expected_ratings(), float(np.min(self.simulator.rating_levels))
+            self._tables["gains"] = np.concatenate(
+                [
+                    exp_gain(expected[start : start + 1024], lowest).astype(np.float32)
+                    for start in range(0, len(expected), 1024)
+                ]
+            )
+        return self._tables["gains"]
 
     def population_scores(self) -> np.ndarray:
         """Every population member's latent score of every item, ``(len(population), n_items)`` float32,
