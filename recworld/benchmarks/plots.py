@@ -77,7 +77,8 @@ def _plot_scores(out: Path, env: str, data: dict[str, Any]) -> Path:
 
 def _plot_profile(out: Path, env: str, data: dict[str, Any]) -> Path:
     """The score distribution of each agent (rliable's performance profile): the share of users whose
-    score is above each threshold; a curve above another everywhere dominates it."""
+    score is better than each threshold (above it, or below it where lower is better); a curve above
+    another everywhere dominates it."""
     fig = _figure(7.0, 4.2)
     ax = fig.subplots()
     agents = [a for a in data["ranking"] if data["agents"][a].get("profile")]
@@ -89,7 +90,7 @@ def _plot_profile(out: Path, env: str, data: dict[str, Any]) -> Path:
             profile["thresholds"], profile["low"], profile["high"], step="post", color=color, alpha=0.12, lw=0
         )
     ax.set_xlabel(f"{data['score']} threshold")
-    ax.set_ylabel("share of users above it (95% band)")
+    ax.set_ylabel(f"share of users {'above' if data['higher_is_better'] else 'below'} it (95% band)")
     ax.set_title(f"{env}: score distribution (performance profile)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from recworld.agents.base import FAMILIES
-from recworld.agents.registry import AGENTS
-
 #: metric -> (environment kinds it applies to, True if higher is better, short description)
 METRICS: dict[str, tuple[frozenset[str], bool, str]] = {
     "return": (
@@ -65,6 +62,8 @@ DEFAULT_COMPARISONS: dict[str, list[tuple[str, frozenset[str], frozenset[str] | 
 def agents_named(selectors: Iterable[str], kind: str) -> tuple[str, ...]:
     """The registered agents that support ``kind`` and belong to one of the families in ``selectors``
     or are named there, sorted."""
+    from recworld.agents.registry import AGENTS  # (the registry imports every agent, torch included)
+
     wanted = set(selectors)
     return tuple(
         sorted(
@@ -75,4 +74,10 @@ def agents_named(selectors: Iterable[str], kind: str) -> tuple[str, ...]:
     )
 
 
-assert not set(FAMILIES) & set(AGENTS), "a family may not share its name with an agent"
+def with_families(names: tuple[str, ...], kind: str) -> tuple[str, ...]:
+    """A suite's comparison side as written, then the registered agents of ``kind`` in the families it
+    names (`recworld.agents.base.FAMILIES`), so ``candidates = ["rl"]`` means every RL agent."""
+    from recworld.agents.base import FAMILIES  # (importing the agents imports torch: only when needed)
+
+    families = set(names) & set(FAMILIES)
+    return (*names, *(agent for agent in agents_named(families, kind) if agent not in names))

@@ -29,7 +29,8 @@ are required)::
     [[comparisons]]                   # optional: probability of improvement for chosen pairs
     env = "ColdStart"                 # (default: protocol.DEFAULT_COMPARISONS)
     label = "meta vs best non-meta"
-    candidates = ["meta-greedy", "meta-ucb"]   # the best of these (labels or registry names) ...
+    candidates = ["meta-greedy", "meta-ucb"]   # the best of these (labels, registry names or agent
+                                               # families: "bandit", "active", "meta", "rl") ...
     baselines = ["thompson", "linucb"]         # ... against the best of these
 
 ``batch`` is part of the protocol, not only a memory knob: agents that pool what they learn

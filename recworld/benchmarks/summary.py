@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from recworld.benchmarks.protocol import CELL_METRICS, DEFAULT_COMPARISONS, METRICS, agents_named
+from recworld.benchmarks.protocol import (
+    CELL_METRICS,
+    DEFAULT_COMPARISONS,
+    METRICS,
+    agents_named,
+    with_families,
+)
 from recworld.benchmarks.records import Record, read_records
 from recworld.benchmarks.suite import DEFAULT_BOOTSTRAP, Cell, Comparison, Suite, SuiteError
 from recworld.numerics.statistics import (
@@ -158,7 +164,7 @@ def _summarize_env(
             "curve": _reward_curve(records),
             "learning_curve": _learning_curve(records),
         }
-    _add_profiles(table, ok, score)
+    _add_profiles(table, ok, score, higher)
     ranking = sorted(
         table,
         key=lambda a: (
@@ -188,12 +194,13 @@ def _summarize_env(
     }
 
 
-PROFILE_POINTS = 41
+PROFILE_POINTS, PROFILE_BOOT = 41, 200
 
 
-def _add_profiles(table: dict[str, Any], ok: dict[str, list[Record]], score: str) -> None:
-    """Each agent's ``profile``: the share of users whose score is above each of ``PROFILE_POINTS``
-    thresholds spanning every agent's scores on this environment (the same grid for all), with bands."""
+def _add_profiles(table: dict[str, Any], ok: dict[str, list[Record]], score: str, higher: bool) -> None:
+    """Each agent's ``profile``: the share of users whose score is better than each of ``PROFILE_POINTS``
+    thresholds spanning every agent's scores on this environment (the same grid for all), with bands
+    from ``PROFILE_BOOT`` resamples (a picture: the report's intervals use the suite's count)."""
     strata = {a: clean_strata([_values(r.per_user.get(score)) for r in ok[a]]) for a in table}
     values = [np.concatenate(s) for s in strata.values() if s]
     if not values:
@@ -202,7 +209,11 @@ def _add_profiles(table: dict[str, Any], ok: dict[str, list[Record]], score: str
     thresholds = np.linspace(pooled.min(), pooled.max(), PROFILE_POINTS)
     for agent, agent_strata in strata.items():
         table[agent]["profile"] = (
-            performance_profile(agent_strata, thresholds, seed=BOOTSTRAP_SEED) if agent_strata else None
+            performance_profile(
+                agent_strata, thresholds, n_boot=PROFILE_BOOT, seed=BOOTSTRAP_SEED, higher=higher
+            )
+            if agent_strata
+            else None
         )
 
 
@@ -253,7 +264,16 @@ def _learning_curve(records: list[Record]) -> dict[str, Any] | None:
 
 def _comparison_specs(env: str, kind: str | None, suite: Suite | None) -> list[Comparison]:
     if suite is not None and suite.comparisons is not None:
-        return [c for c in suite.comparisons if c.env == env]
+        return [
+            c.model_copy(
+                update={
+                    "candidates": with_families(c.candidates, kind or ""),
+                    "baselines": None if c.baselines is None else with_families(c.baselines, kind or ""),
+                }
+            )
+            for c in suite.comparisons
+            if c.env == env
+        ]
     return [
         Comparison(
             env=env,

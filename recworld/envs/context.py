@@ -83,13 +83,18 @@ class EnvContext:
         self, observation: dict[str, np.ndarray], users: Any = slice(None)
     ) -> LatestResponses:
         """The previous step's responses of the ``users`` (rows of a batched observation), decoded
-        from ``recent_responses`` (most recent step first, `response_channels` per slot)."""
+        from ``recent_responses`` (most recent step first, `response_channels` per slot). Ratings are
+        the rating levels exactly: the observation holds them as float32 fractions of the scale, which
+        on most scales decode a rounding error away from the level (a 6 on 1..7 as 5.9999998)."""
         channels = self.response_channels
         recent = np.asarray(observation["recent_responses"])[users]
         latest = recent.reshape(len(recent), -1, len(channels))[:, : self.slate_size]
-        low, high = float(self.rating_levels.min()), float(self.rating_levels.max())
+        levels = np.asarray(self.rating_levels, dtype=np.float64)
+        low, high = float(levels.min()), float(levels.max())
+        scaled = low + latest[..., channels.index("rating")].astype(np.float64) * (high - low)
+        nearest = np.abs(scaled[..., None] - levels).argmin(axis=-1)
         return LatestResponses(
-            ratings=low + latest[..., channels.index("rating")].astype(np.float64) * (high - low),
+            ratings=levels[nearest],
             taken=latest[..., channels.index("taken")] > 0.5,
             shown=latest[..., channels.index("shown")] > 0.5,
             clicked=latest[..., channels.index("clicked")] > 0.5,

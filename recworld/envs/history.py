@@ -132,5 +132,7 @@ class Layout:
         }
 
     def first(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
-        """The first user's parts, 1-D views (a single environment's observation)."""
-        return {key: buffer[at : at + self.widths[key]] for key, at in self.offsets.items()}
+        """The first user's parts of a written ``buffer`` (part after part), 1-D views (a single
+        environment's observation)."""
+        b = self.batch
+        return {key: buffer[b * at : b * at + self.widths[key]] for key, at in self.offsets.items()}

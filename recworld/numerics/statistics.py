@@ -181,25 +181,30 @@ def performance_profile(
     n_boot: int = 200,
     seed: int = 0,
     level: float = 0.95,
+    higher: bool = True,
 ) -> dict[str, list[float]]:
-    """The share of the pooled values above each threshold (``fraction``), with two-level bootstrap
-    percentile bands (``low``, ``high``): a whole distribution where a mean shows one number."""
+    """The share of the pooled values better than each threshold (``fraction``: above it, or below
+    it when lower is better, ``higher=False``), with two-level bootstrap percentile bands (``low``,
+    ``high``): a whole distribution where a mean shows one number; a curve above another everywhere
+    dominates it."""
     clean = clean_strata(strata)
     taus = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if not clean:
         raise ValueError("no data for a performance profile: every stratum is empty")
 
-    def above(x: np.ndarray) -> np.ndarray:  # (R, N) NaN-padded -> (R, T)
-        counts = (~np.isnan(x)).sum(axis=1, keepdims=True)
-        return np.stack([(x > tau).sum(axis=1) for tau in taus], axis=1) / counts
+    sign = 1.0 if higher else -1.0  # lower is better: the share above -threshold of -values
 
-    (replicates,) = bootstrap_replicates(clean, [above], n_boot=n_boot, seed=seed)
+    def better(x: np.ndarray) -> np.ndarray:  # (R, N) NaN-padded -> (R, T)
+        counts = (~np.isnan(x)).sum(axis=1, keepdims=True)
+        return np.stack([(sign * x > sign * tau).sum(axis=1) for tau in taus], axis=1) / counts
+
+    (replicates,) = bootstrap_replicates(clean, [better], n_boot=n_boot, seed=seed)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
     pooled = np.concatenate(clean)
     return {
         "thresholds": taus.tolist(),
-        "fraction": [float((pooled > tau).mean()) for tau in taus],
+        "fraction": [float((sign * pooled > sign * tau).mean()) for tau in taus],
         "low": low.tolist(),
         "high": high.tolist(),
     }

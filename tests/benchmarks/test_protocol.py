@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from recworld.agents import AGENTS
 from recworld.agents.base import FAMILIES
-from recworld.benchmarks.protocol import DEFAULT_COMPARISONS, agents_named
+from recworld.benchmarks.protocol import DEFAULT_COMPARISONS, agents_named, with_families
 
 
 def test_every_registered_agent_belongs_to_known_families() -> None:
+    assert not set(FAMILIES) & set(AGENTS), "a family may not share its name with an agent"
     for name, cls in AGENTS.items():
         assert cls.families, f"{name} belongs to no family"
         assert cls.families <= set(FAMILIES), f"{name}: unknown family in {sorted(cls.families)}"
@@ -38,3 +39,10 @@ def test_every_default_comparison_has_both_sides_in_its_kind() -> None:
             assert agents_named(candidates, kind), f"{kind}: {label} has no candidate"
             if baselines is not None:
                 assert agents_named(baselines, kind), f"{kind}: {label} has no baseline"
+
+
+def test_a_suite_may_name_families_on_either_side() -> None:
+    """As written first (labels stay), then the family's registered agents of the environment's kind."""
+    assert with_families(("slate-q", "rl"), "Engagement")[:2] == ("slate-q", "rl")
+    assert set(with_families(("rl",), "Engagement")) == {"rl", *agents_named({"rl"}, "Engagement")}
+    assert with_families(("eps-0.2", "thompson"), "ColdStart") == ("eps-0.2", "thompson")

@@ -371,3 +371,32 @@ def test_the_reward_agents_read_is_the_one_the_kernel_pays(env_id, reward):
         if (terminated | truncated).any():
             break  # (the next step would reset the ended users)
     assert paid > 0  # something was paid and compared
+
+
+@pytest.mark.parametrize("levels", [np.arange(1.0, 8.0), np.arange(0.5, 5.01, 0.5), np.arange(0.0, 11.0)])
+def test_latest_responses_decode_every_rating_level_exactly(levels):
+    """The observation holds ratings as float32 fractions of the scale; read back they are the levels
+    (a 6 on 1..7 read as 5.9999998 would miss a like threshold of 6 that the kernel paid)."""
+    from dataclasses import replace
+
+    from recworld.envs import env_context
+
+    context = replace(env_context(make("recworld/ColdStart-v0")), rating_levels=levels.astype(np.float32))
+    fractions = ((levels - levels.min()) / (levels.max() - levels.min())).astype(np.float32)
+    recent = np.stack([[f, 1.0, 1.0, 1.0] for f in fractions]).astype(np.float32)
+    decoded = context.latest_responses({"recent_responses": recent}).ratings[:, 0]
+    assert decoded.tolist() == levels.tolist()
+
+
+def test_the_first_users_observation_is_row_zero_of_the_batch():
+    vector = make_vec("recworld/ColdStart-v0", 3)
+    vector.reset(seed=0)
+    vector.step(np.array([1, 2, 3]))
+    kernel = vector.unwrapped.kernel
+    for whole, first in (
+        (kernel.observe(), kernel.observe(first=True)),
+        (kernel.history.observe(), kernel.history.observe(first=True)),
+    ):
+        assert whole.keys() == first.keys()
+        for key in whole:
+            np.testing.assert_array_equal(whole[key][0], first[key], err_msg=key)

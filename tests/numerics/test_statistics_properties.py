@@ -444,3 +444,9 @@ def test_performance_profile_is_the_share_above_each_threshold(strata, threshold
 def test_performance_profile_of_identical_values_has_no_width():
     profile = performance_profile([[2.0, 2.0], [2.0]], [1.0, 2.0, 3.0], n_boot=30)
     assert profile["fraction"] == profile["low"] == profile["high"] == [1.0, 0.0, 0.0]
+
+
+def test_performance_profile_of_a_lower_is_better_score_counts_the_users_below():
+    values = [np.array([1.0, 2.0, 3.0, 4.0])]
+    profile = performance_profile(values, [0.5, 2.5, 4.5], n_boot=30, higher=False)
+    assert profile["fraction"] == [0.0, 0.5, 1.0]  # rises: fewer users beat a stricter threshold
