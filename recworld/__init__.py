@@ -5,6 +5,10 @@ Importing recworld registers its environments: ``gymnasium.make("recworld:recwor
 
 __version__ = "0.2.0"
 
-from recworld.envs.registration import register_envs
+from recworld import compiled_cache
+
+compiled_cache.install()  # before any module compiles: see its docstring
+
+from recworld.envs.registration import register_envs  # noqa: E402 - after the cache's locators
 
 register_envs()
