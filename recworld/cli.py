@@ -262,9 +262,10 @@ def _add_bench_commands(top: argparse._SubParsersAction) -> None:
         "--sections",
         nargs="+",
         default=["simulators", "envs", "agents", "meta"],
-        choices=["simulators", "envs", "agents", "meta"],
+        choices=["simulators", "envs", "agents", "meta", "torch"],
+        help="what to time (default: all but torch: the torch backend's vector envs on --device)",
     )
-    p.add_argument("--device", default="auto", help="for the meta section: auto, cpu, cuda, cuda:N")
+    p.add_argument("--device", default="auto", help="for meta and torch: auto, cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_bench_speed)
 

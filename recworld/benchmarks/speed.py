@@ -326,6 +326,112 @@ def agent_speed(
     return results
 
 
+#: the torch backend's goal for ColdStart on one H200 GPU at >= 1M users (issue #14)
+GPU_GOAL, GPU_GOAL_USERS = 250_000_000, 1_000_000
+
+
+def bare_torch_step_speed(
+    n_users: int, steps: int, device: Any, *, n_items: int = 1682, rank: int = 20
+) -> float:
+    """`bare_step_speed` in eager torch on ``device``: score, noisy rounded rating, drift, history."""
+    import torch
+
+    generator = torch.Generator(device=device).manual_seed(0)
+    users = torch.randn(n_users, rank, device=device, generator=generator)
+    items = torch.randn(n_items, rank, device=device, generator=generator) / rank**0.5
+    actions = torch.randint(0, n_items, (steps, n_users), device=device, generator=generator)
+    history = torch.zeros(n_users, 5, dtype=torch.int64, device=device)
+
+    def step(t: int) -> None:
+        chosen = items[actions[t]]
+        score = 3.5 + (users * chosen).sum(dim=1)
+        noise = torch.randn(n_users, device=device, generator=generator)
+        rating = torch.clamp(torch.round(score + noise), 1.0, 5.0)
+        users.add_(0.01 * (rating - score)[:, None] * chosen)
+        history[:, t % 5] = actions[t]
+
+    step(0)
+    _synchronize(device)
+    started = time.perf_counter()
+    for t in range(steps):
+        step(t)
+    _synchronize(device)
+    return steps * n_users / (time.perf_counter() - started)
+
+
+def _synchronize(device: Any) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def torch_speed(
+    dataset: str = "movielens-100k",
+    *,
+    device: str = "auto",
+    num_envs: tuple[int, ...] | None = None,
+    steps: int = 20,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """User-steps per second of the torch backend's vector environments (`recworld.envs.torch_backend`)
+    on ``device`` at each of ``num_envs`` users (default: 1M and 8M on a GPU, 1,024 and 65,536 on a
+    CPU), random actions drawn beforehand on the device, resets included, beside the eager torch bare
+    kernel at the same sizes; medians of ``repeats``. On a GPU also the peak memory the environment
+    allocated."""
+    import gymnasium as gym
+    import torch
+
+    from recworld.models.inputs import resolve_device
+
+    where = resolve_device(device)
+    gpu = where.type == "cuda"
+    sizes = num_envs or ((1_000_000, 8_000_000) if gpu else (1024, 65_536))
+    results: dict[str, Any] = {"device": str(where), "env_dataset": dataset, "sizes": list(sizes)}
+    if gpu:
+        results["device_name"] = torch.cuda.get_device_name(where)
+    rates: dict[str, dict[str, float]] = {}
+    peaks: dict[str, dict[str, float]] = {}
+    for env_id in ("recworld/ColdStart-v0", "recworld/Engagement-v0"):
+        rates[env_id], peaks[env_id] = {}, {}
+        for n in sizes:
+            if gpu:
+                torch.cuda.reset_peak_memory_stats(where)
+            env = gym.make_vec(
+                env_id,
+                num_envs=n,
+                vectorization_mode="vector_entry_point",
+                dataset=dataset,
+                backend="torch",
+                device=where,
+            )
+            env.reset(seed=0)
+            n_items = int(env.unwrapped.kernel.n_items)
+            generator = torch.Generator(device=where).manual_seed(0)
+            actions = torch.randint(0, n_items, (steps, n), device=where, generator=generator)
+            env.step(actions[0])  # warm-up
+            runs = []
+            for _ in range(repeats):
+                _synchronize(where)
+                started = time.perf_counter()
+                for batch in actions:
+                    env.step(batch)
+                _synchronize(where)
+                runs.append(steps * n / (time.perf_counter() - started))
+            rates[env_id][str(n)] = float(np.median(runs))
+            if gpu:
+                peaks[env_id][str(n)] = torch.cuda.max_memory_allocated(where) / 2**20
+            del env, actions
+    results["user_steps_per_s"] = rates
+    results["bare_user_steps_per_s"] = {
+        str(n): float(np.median([bare_torch_step_speed(n, steps, where) for _ in range(repeats)]))
+        for n in sizes
+    }
+    if gpu:
+        results["peak_memory_mb"] = peaks
+    return results
+
+
 def speed(
     sections: tuple[str, ...] = SECTIONS, *, dataset: str = "movielens-100k", device: str = "auto"
 ) -> dict:
@@ -341,6 +447,8 @@ def speed(
         from recworld.benchmarks.meta_speed import run_speed_benchmark
 
         results["meta"] = run_speed_benchmark(load(dataset), device=device)
+    if "torch" in sections:
+        results["torch_backend"] = torch_speed(dataset, device=device)
     return results
 
 
@@ -362,6 +470,8 @@ def format_speed(results: dict[str, Any]) -> str:
         linucb = results["agent_decisions_per_s"].get("linucb")
         if linucb is not None:
             lines.append(f"  linucb goal {LINUCB_GOAL:,}: {_verdict(linucb, LINUCB_GOAL)}")
+    if "torch_backend" in results:
+        lines.extend(_format_torch(results["torch_backend"]))
     if "meta" in results:
         meta, adapt = results["meta"], results["meta"]["adaptation"]
         lines.append(
@@ -405,4 +515,25 @@ def _format_envs(results: dict[str, Any]) -> list[str]:
             for label, t in runs.items()
         )
         lines.append(f"  {env_id} start-up ({shown})")
+    return lines
+
+
+def _format_torch(results: dict[str, Any]) -> list[str]:
+    where = results.get("device_name", results["device"])
+    lines = [f"torch backend on {where} ({results['env_dataset']}), user-steps/s:"]
+    bare = results["bare_user_steps_per_s"]
+    for env_id, by_size in results["user_steps_per_s"].items():
+        for n, rate in by_size.items():
+            line = f"  {env_id} at {int(n):,} users: {rate:,.0f} (x{rate / bare[n]:.2f} eager bare kernel)"
+            if (
+                env_id == "recworld/ColdStart-v0"
+                and results["device"].startswith("cuda")
+                and int(n) >= GPU_GOAL_USERS
+            ):
+                line += f"; goal {GPU_GOAL:,}: {_verdict(rate, GPU_GOAL)}"
+            peak = results.get("peak_memory_mb", {}).get(env_id, {}).get(n)
+            if peak is not None:
+                line += f"; peak {peak:,.0f} MB"
+            lines.append(line)
+    lines.append("  eager bare kernel: " + ", ".join(f"{int(n):,} users {r:,.0f}" for n, r in bare.items()))
     return lines

@@ -2,7 +2,14 @@
 
 import pytest
 
-from recworld.benchmarks.speed import VECTOR_GOALS, bare_step_speed, env_speed, format_speed, startup_seconds
+from recworld.benchmarks.speed import (
+    VECTOR_GOALS,
+    bare_step_speed,
+    env_speed,
+    format_speed,
+    startup_seconds,
+    torch_speed,
+)
 
 pytestmark = pytest.mark.realdata
 
@@ -59,3 +66,19 @@ def _with_startup(runs):
         startup=False,
     )
     return {**results, "startup_s": {"recworld/ColdStart-v0": runs}}
+
+
+def test_the_torch_backend_is_timed_beside_an_eager_bare_kernel_on_its_device():
+    import torch
+
+    torch.set_num_threads(1)
+    results = torch_speed(device="cpu", num_envs=(64,), steps=3, repeats=1)
+    assert results["device"] == "cpu" and results["sizes"] == [64]
+    assert set(results["user_steps_per_s"]) == {"recworld/ColdStart-v0", "recworld/Engagement-v0"}
+    assert all(rate["64"] > 0 for rate in results["user_steps_per_s"].values())
+    text = format_speed({"machine": "test", "torch_backend": results})
+    assert "torch backend on cpu" in text and "goal" not in text  # the GPU goal is judged on a GPU only
+    on_gpu = {**results, "device": "cuda:0", "device_name": "H200", "sizes": [1_000_000]}
+    on_gpu["user_steps_per_s"] = {"recworld/ColdStart-v0": {"1000000": 3e8}}
+    on_gpu["bare_user_steps_per_s"] = {"1000000": 7e8}
+    assert "goal 250,000,000: met" in format_speed({"machine": "test", "torch_backend": on_gpu})
