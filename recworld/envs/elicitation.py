@@ -72,7 +72,9 @@ class ElicitationKernel(Kernel):
         self.ideal = np.zeros(batch)
         self.ndcg = np.zeros(batch)
         self.mae = np.zeros(batch)
-        population = len(world.population)  # each member's start, kept after their first episode
+        self._compiled_arguments(world, batch)
+        # each member's start under the prior, kept after their first episode (fold-in only)
+        population = len(world.population) if self.fold_in else 0
         self.start_cache = (
             np.zeros(population, dtype=bool),
             np.zeros((population, k), dtype=np.int64),
@@ -80,7 +82,6 @@ class ElicitationKernel(Kernel):
             np.zeros((population, 4)),
             np.zeros(population, dtype=np.int64),
         )
-        self._compiled_arguments(world, batch)
 
     def _compiled_arguments(self, world: World, batch: int) -> None:
         """The world and the recommender as the compiled step reads them: a fitted world's tables and
