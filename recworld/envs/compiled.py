@@ -24,6 +24,7 @@ from numba.core import types
 from numba.experimental import structref
 
 from recworld.numerics.counter import uniform
+from recworld.numerics.normal import normal_cdf
 
 #: rewards (`recworld.envs.rewards`), in the order of ``REWARDS``
 REWARD_KINDS = {"rating": 0, "centred": 1, "like": 2, "click": 3, "surprise": 4}
@@ -48,7 +49,6 @@ DYNAMICS = (
     "neutral_rating",
     "rating_spread",
 )
-SQRT_HALF = 1.0 / math.sqrt(2.0)
 
 
 # ------------------------------------------------------------------ standing arguments, held natively
@@ -84,11 +84,6 @@ def pack(items: tuple) -> Packed:
 # the arithmetic it would wrap.
 
 
-@njit(cache=True, inline="always")
-def _normal_cdf(z: float) -> float:
-    return 0.5 * math.erfc(-z * SQRT_HALF)
-
-
 @njit(cache=True)
 def level_probabilities(
     scores: np.ndarray, sigma: np.ndarray, thresholds: np.ndarray, out: np.ndarray
@@ -110,9 +105,9 @@ def level_probabilities(
                 for k in range(n + 1):
                     out[b, j, k] = 1.0 if k == level else 0.0
                 continue
-            below = 0.0
+            below, per_noise = 0.0, 1.0 / noise
             for k in range(n):
-                cdf = _normal_cdf((thresholds[k] - score) / noise)
+                cdf = normal_cdf((thresholds[k] - score) * per_noise)
                 out[b, j, k] = max(cdf - below, 0.0)
                 below = cdf
             out[b, j, n] = max(1.0 - below, 0.0)
@@ -156,6 +151,7 @@ def choose(
     batch, s = expected.shape
     kind, temperature, no_click, decay = int(choice[0]), choice[1], choice[2], choice[3]
     clicked = np.zeros((batch, s), dtype=np.bool_)
+    weights = np.zeros(s)
     for b in range(batch):
         key, step = keys[b], steps[b]
         if kind == 0:  # multinomial logit with a no-click option, one uniform
@@ -165,13 +161,12 @@ def choose(
                     top = max(top, expected[b, j] / temperature)
             total = math.exp(no_click / temperature - top)
             for j in range(s):
-                if fresh[b, j]:
-                    total += math.exp(expected[b, j] / temperature - top)
-            u = uniform(key, step, first_draw)
+                weights[j] = math.exp(expected[b, j] / temperature - top) if fresh[b, j] else 0.0
+                total += weights[j]
+            u = uniform(key, step, first_draw) * total
             cumulative = 0.0
             for j in range(s):
-                if fresh[b, j]:
-                    cumulative += math.exp(expected[b, j] / temperature - top) / total
+                cumulative += weights[j]
                 if u < cumulative:
                     clicked[b, j] = True
                     break
@@ -238,12 +233,17 @@ def record_batch(
         for j in range(items.shape[1]):
             item = items[b, j]
             scaled = (ratings[b, j] - low) / span if taken[b, j] else 0.0
-            verdict = 2.0 * scaled - 1.0 if taken[b, j] else 0.0
-            for f in range(d):
-                value = features[item, f] if shown[b, j] else 0.0
-                ring_items[b, head, j, f] = value
-                shown_sum[b, f] += value
-                rated_sum[b, f] += features[item, f] * verdict
+            verdict = 2.0 * scaled - 1.0
+            written, source = ring_items[b, head, j], features[item]
+            if shown[b, j]:
+                for f in range(d):
+                    written[f] = source[f]
+                    shown_sum[b, f] += source[f]
+            else:
+                written[:] = 0.0
+            if taken[b, j]:
+                for f in range(d):
+                    rated_sum[b, f] += source[f] * verdict
             ring_responses[b, head, j, 0] = scaled
             ring_responses[b, head, j, 1] = 1.0 if taken[b, j] else 0.0
             ring_responses[b, head, j, 2] = 1.0 if shown[b, j] else 0.0
@@ -375,6 +375,10 @@ def update_dynamics(
     affinity, boredom, recent, satisfaction, sessions = state
     batch, n_genres = actions.shape[0], profiles.shape[1]
     neutral, spread = params[16], params[17]
+    has_boredom, has_drift, has_satisfaction = params[0] > 0, params[5] > 0, params[8] > 0
+    gain, decay, rate, limit = params[1], params[2], params[6], params[7]
+    memory = params[11]
+    keep = 1.0 - memory
     left = np.zeros(batch, dtype=np.bool_)
     consumed = np.zeros(n_genres)
     drifted = np.zeros(n_genres)
@@ -395,26 +399,23 @@ def update_dynamics(
                 repetition += min(recent[b, g], p)
             outcome_sum += verdict - params[10] * repetition
             n_taken += 1
-        if params[8] > 0:  # satisfaction
+        if has_satisfaction:
             outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
             satisfaction[b] += params[9] * (outcome - satisfaction[b])
-            memory = params[11]
-            for g in range(n_genres):
-                recent[b, g] = recent[b, g] * (1.0 - memory) + memory * consumed[g]
-        if params[0] > 0:  # boredom
-            for g in range(n_genres):
-                boredom[b, g] = boredom[b, g] * params[2] + params[1] * consumed[g]
-        if params[5] > 0:  # drift
-            limit = params[7]
-            for g in range(n_genres):
-                affinity[b, g] = min(max(affinity[b, g] + params[6] * drifted[g], -limit), limit)
+        for g in range(n_genres):  # one pass over the genres for the three components
+            if has_satisfaction:
+                recent[b, g] = recent[b, g] * keep + memory * consumed[g]
+            if has_boredom:
+                boredom[b, g] = boredom[b, g] * decay + gain * consumed[g]
+            if has_drift:
+                affinity[b, g] = min(max(affinity[b, g] + rate * drifted[g], -limit), limit)
         s = satisfaction[b]
         p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
         p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
         session_over = uniform(keys[b], steps[b], first_draw) < p_end
         comes_back = uniform(keys[b], steps[b], first_draw + 1) < p_return
         if session_over and comes_back:
-            if params[0] > 0:
+            if has_boredom:
                 for g in range(n_genres):
                     boredom[b, g] *= params[4]
             sessions[b] += 1

@@ -116,8 +116,12 @@ class ElicitationKernel(Kernel):
             self.design, self.offset, d = np.zeros((1, 1)), np.zeros(1), 1
             self.design_t = np.zeros((1, 1), dtype=np.float32)
             self.prior_prediction = np.zeros(0, dtype=np.float32)
+            self.prior_inverse, self.prior_rhs = np.zeros((1, 1)), np.zeros(1)
         self.inverse = np.zeros((batch, d, d)) if self.fold_in else np.zeros((1, 1, 1))
         self.rhs = np.zeros((batch, d)) if self.fold_in else np.zeros((1, 1))
+        # users whose fold-in has no answer yet: their posterior is the prior, their predictions
+        # `prior_prediction` (their rows of inverse, rhs and predicted are written at their first answer)
+        self.at_prior = np.zeros(batch, dtype=bool)
         self.arguments: tuple[tuple, tuple] | None = None  # the compiled step's, built at the first step
         # what the compiled step writes: rewards, terminated, info floats and counts
         self.outputs = (
@@ -134,8 +138,7 @@ class ElicitationKernel(Kernel):
         if len(self.noise):
             self.sigma[index] = self.noise[self.user[index]]
         if self.fold_in:
-            self.inverse[index] = self.prior_inverse
-            self.rhs[index] = self.prior_rhs
+            self.at_prior[index] = True
         else:
             self.predicted[index] = self._predict(index)
         # Scored on the films the user did not rate in the data (a world's truth is known for every
@@ -147,6 +150,14 @@ class ElicitationKernel(Kernel):
         elicitation_start(
             index, self.rated_table, self.rated, self.prior_prediction, scores, self.start_cache
         )
+
+    def predictions(self) -> np.ndarray:
+        """The recommender's predicted rating of every film for each user, ``(B, n_items)``: a user with
+        no answer yet (``at_prior``) has the prior's (their row of ``predicted`` is written at their
+        first answer)."""
+        if not self.fold_in:
+            return self.predicted.copy()
+        return np.where(self.at_prior[:, None], self.prior_prediction, self.predicted)
 
     def _predict(self, rows: np.ndarray) -> np.ndarray:
         """A recommender of your own: its scores of every film from the answers so far (predicted ratings)."""
@@ -216,7 +227,17 @@ class ElicitationKernel(Kernel):
             self.answers,
             self.known,
         )
-        posterior = (self.design, self.design_t, self.offset, self.inverse, self.rhs)
+        posterior = (  # `recworld.envs.elicitation_step.POSTERIOR`
+            self.design,
+            self.design_t,
+            self.offset,
+            self.inverse,
+            self.rhs,
+            self.at_prior,
+            self.prior_inverse,
+            self.prior_rhs,
+            self.prior_prediction,
+        )
         scores = (  # `recworld.envs.elicitation_step.SCORES`
             self.member,
             self.predicted,

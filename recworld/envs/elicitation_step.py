@@ -41,6 +41,22 @@ SCORES = (
     "high",
 )
 
+#: the fold-in's posterior (``posterior`` below): the design (float64, and transposed float32), the
+#: offsets, each user's posterior inverse precision and right-hand side, who is still at the prior
+#: (their rows of the last two and of the predictions are filled at their first answer), the prior's
+#: inverse, right-hand side and predictions
+POSTERIOR = (
+    "design",
+    "design_t",
+    "offset",
+    "inverse",
+    "rhs",
+    "at_prior",
+    "prior_inverse",
+    "prior_rhs",
+    "prior_prediction",
+)
+
 
 @njit(cache=True)
 def elicitation_answers(
@@ -101,25 +117,62 @@ def _error(predicted: float, truth: float, low: float, high: float) -> float:
     return abs(min(max(predicted, low), high) - truth)
 
 
+@njit(cache=True)
+def _discounts(k: int) -> np.ndarray:
+    """DCG's discount of each rank, ``log2(rank + 2)`` for ranks ``0..k-1`` (computed once per call)."""
+    return np.log2(np.arange(2.0, k + 2.0))
+
+
 @njit(cache=True, inline="always")
-def _listed_gain(gains: np.ndarray, top: np.ndarray) -> float:
+def _listed_gain(gains: np.ndarray, top: np.ndarray, discounts: np.ndarray) -> float:
     """DCG of the list ``top`` (``-1`` past its end) with ``gains`` (`recworld.numerics.metrics.dcg_at_k`)."""
     dcg = 0.0
     for j in range(len(top)):
         if top[j] >= 0:
-            dcg += gains[top[j]] / math.log2(j + 2.0)
+            dcg += gains[top[j]] / discounts[j]
     return dcg
 
 
 @njit(cache=True)
-def _ideal_gain(ideal_items: np.ndarray, gains: np.ndarray, candidates: np.ndarray, k: int) -> float:
-    """DCG of the best possible list: the first ``k`` candidates of the user's items by gain."""
-    dcg, rank = 0.0, 0
+def _ideal_gain(
+    ideal_items: np.ndarray, gains: np.ndarray, candidates: np.ndarray, discounts: np.ndarray
+) -> float:
+    """DCG of the best possible list: the first ``len(discounts)`` candidates of the user's items by gain."""
+    dcg, rank, k = 0.0, 0, len(discounts)
     for item in ideal_items:
-        if rank < k and item >= 0 and candidates[item]:
-            dcg += gains[item] / math.log2(rank + 2.0)
+        if rank == k:
+            break
+        if item >= 0 and candidates[item]:
+            dcg += gains[item] / discounts[rank]
             rank += 1
     return dcg
+
+
+@njit(cache=True, inline="always")
+def _on_ideal_list(item: int, ideal_items: np.ndarray, candidates: np.ndarray, k: int) -> bool:
+    """Was ``item`` (a candidate until now, no longer in ``candidates``) among the first ``k``
+    candidates of the user's items by gain (the ideal list)?"""
+    rank = 0
+    for other in ideal_items:
+        if rank == k or other < 0:
+            return False
+        if other == item:
+            return True
+        rank += candidates[other]
+    return False
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _error_sum(
+    predicted: np.ndarray, truth: np.ndarray, candidates: np.ndarray, low: float, high: float
+) -> tuple[float, int]:
+    """The absolute error of the clipped predictions summed over the candidates, and their count:
+    summed in the order the compiler vectorises (the same on a given machine, not the loop's)."""
+    total, count = 0.0, 0
+    for i in range(len(predicted)):
+        total += _error(predicted[i], truth[i], low, high) if candidates[i] else 0.0
+        count += candidates[i]
+    return total, count
 
 
 @njit(cache=True)
@@ -136,11 +189,7 @@ def _score_candidates(
     """One pass over a user's candidates: the error sum and count of the predictions, the
     recommender's list ``top`` (by prediction) and, if ``ideal_items`` is not empty, the best list by
     gain (``len(ideal_items)`` long)."""
-    total, count = 0.0, 0
-    for i in range(len(predicted)):
-        if candidates[i]:
-            total += _error(predicted[i], truth[i], low, high)
-            count += 1
+    total, count = _error_sum(predicted, truth, candidates, low, high)
     select_top(predicted, candidates, top)
     if len(ideal_items):
         select_top(gains, candidates, ideal_items)
@@ -166,12 +215,12 @@ def elicitation_start(
     member, predicted, truth, gains, candidates, ideal_items, top = scores[:7]
     error_sum, n_candidates, ideal, ndcg, mae, low, high = scores[7:]
     done, cached_top, cached_ideal_items, cached_metrics, cached_count = cache
+    discounts = _discounts(top.shape[1])
     for b in index:
         m = member[b]
         for i in range(candidates.shape[1]):
             candidates[b, i] = rated[m, i] == rated_only
-        if len(prior_prediction):
-            predicted[b] = prior_prediction
+        if len(prior_prediction):  # (the kernel marks the user `at_prior`: `predicted` is not filled)
             if done[m]:
                 top[b], ideal_items[b], n_candidates[b] = (
                     cached_top[m],
@@ -180,13 +229,14 @@ def elicitation_start(
                 )
                 error_sum[b], ideal[b], ndcg[b], mae[b] = cached_metrics[m]
                 continue
+        row = prior_prediction if len(prior_prediction) else predicted[b]
         total, count = _score_candidates(
-            predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], ideal_items[b]
+            row, truth[m], gains[m], candidates[b], low, high, top[b], ideal_items[b]
         )
         error_sum[b], n_candidates[b] = total, count
         mae[b] = total / max(count, 1)
-        ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], top.shape[1])
-        dcg = _listed_gain(gains[m], top[b])
+        ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], discounts)
+        dcg = _listed_gain(gains[m], top[b], discounts)
         ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
         if len(prior_prediction):
             done[m] = True
@@ -196,22 +246,18 @@ def elicitation_start(
 
 
 @njit(cache=True)
-def fold_in_answer(
-    b: int,
-    item: int,
-    rating: float,
-    design: np.ndarray,
-    design_t: np.ndarray,
-    offset: np.ndarray,
-    inverse: np.ndarray,
-    rhs: np.ndarray,
-    predicted: np.ndarray,
-) -> None:
+def fold_in_answer(b: int, item: int, rating: float, posterior: tuple, predicted: np.ndarray) -> None:
     """Add one answer to user ``b``'s fold-in (`recworld.envs.recommender.FoldInRecommender`): a
     rank-one update of the posterior (`recworld.numerics.online.add_observation`) and the predictions
     of every item from the new posterior mean (``design_t``: the design transposed, float32, so the
-    pass over items is one vectorised sweep per factor)."""
+    pass over items is one vectorised sweep per factor). ``posterior``: `POSTERIOR`; a user still
+    ``at_prior`` starts from the prior here (an episode's start copies nothing)."""
+    design, design_t, offset, inverse, rhs, at_prior, prior_inverse, prior_rhs = posterior[:8]
     d = design.shape[1]
+    if at_prior[b]:
+        inverse[b] = prior_inverse
+        rhs[b] = prior_rhs
+        at_prior[b] = False
     add_observation(inverse, rhs, b, design[item], rating - offset[item])
     vector = (inverse[b] @ rhs[b]).astype(np.float32)
     row = predicted[b]
@@ -240,18 +286,20 @@ def elicitation_metrics(
     they are updated here (``posterior``: the fold-in's ``(design, design_t, offset, inverse, rhs)``),
     else they are the ``given`` ones (a recommender of your own). Otherwise the error sum loses the
     asked film and the list is re-ranked only if the film was on it."""
-    design, design_t, offset, inverse, rhs = posterior
+    at_prior, prior_prediction = posterior[5], posterior[8]
     member, predicted, truth, gains, candidates, ideal_items, top = scores[:7]
     error_sum, n_candidates, ideal, ndcg, mae, low, high = scores[7:]
     batch, k = actions.shape[0], top.shape[1]
     before = np.zeros(batch)
     no_ideal = np.zeros(0, dtype=np.int64)
+    discounts = _discounts(k)
     for b in range(batch):
         item, m = actions[b, 0], member[b]
+        row = prior_prediction if at_prior[b] else predicted[b]
         was_candidate = candidates[b, item]
         if was_candidate:
             candidates[b, item] = False
-            error_sum[b] -= _error(predicted[b, item], truth[m, item], low, high)
+            error_sum[b] -= _error(row[item], truth[m, item], low, high)
             n_candidates[b] -= 1
         before[b] = error_sum[b] / max(n_candidates[b], 1)
         on_list = False
@@ -259,19 +307,21 @@ def elicitation_metrics(
             on_list = on_list or top[b, j] == item
         if changed[b]:
             if fold_in:
-                fold_in_answer(b, item, rating[b], design, design_t, offset, inverse, rhs, predicted)
+                fold_in_answer(b, item, rating[b], posterior, predicted)
             else:
                 predicted[b] = given[b]
             error_sum[b], _ = _score_candidates(
                 predicted[b], truth[m], gains[m], candidates[b], low, high, top[b], no_ideal
             )
         elif on_list:
-            select_top(predicted[b], candidates[b], top[b])
-        if was_candidate:
-            ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], k)
+            select_top(row, candidates[b], top[b])
+        on_ideal = was_candidate and _on_ideal_list(item, ideal_items[b], candidates[b], k)
+        if on_ideal:
+            ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], discounts)
         mae[b] = error_sum[b] / max(n_candidates[b], 1)
-        dcg = _listed_gain(gains[m], top[b])
-        ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
+        if changed[b] or on_list or on_ideal:  # else neither list changed: nor did the nDCG
+            dcg = _listed_gain(gains[m], top[b], discounts)
+            ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
     return before
 
 

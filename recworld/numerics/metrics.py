@@ -50,9 +50,10 @@ def select_top(values: np.ndarray, allowed: np.ndarray, out: np.ndarray) -> None
     m = len(out)
     best = np.full(m, -np.inf)
     out[:] = -1
+    full, threshold = False, -np.inf  # (the list's last entry, kept where the compiler can hold it)
     for i in range(len(values)):
         value = values[i]
-        if not allowed[i] or (out[m - 1] >= 0 and value <= best[m - 1]):
+        if (full and value <= threshold) or not allowed[i]:
             continue
         j = m - 1
         while j > 0 and (out[j - 1] < 0 or best[j - 1] < value):
@@ -61,3 +62,4 @@ def select_top(values: np.ndarray, allowed: np.ndarray, out: np.ndarray) -> None
             j -= 1
         best[j] = value
         out[j] = i
+        full, threshold = out[m - 1] >= 0, best[m - 1]
