@@ -49,9 +49,7 @@ class EngagementKernel(RecommendationKernel):
 
     def start(self, index: np.ndarray) -> None:
         super().start(index)
-        mask = np.zeros(self.batch, dtype=bool)
-        mask[index] = True
-        self.state.reset(mask)
+        self.state.reset(index)
 
     def unseen_scores(self) -> np.ndarray:
         """Every item's score under today's dynamics, ``-inf`` where shown already, ``(B, n_items)``."""

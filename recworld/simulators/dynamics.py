@@ -160,9 +160,9 @@ class DynamicState:
     satisfaction: np.ndarray
     sessions: np.ndarray
 
-    def reset(self, mask: np.ndarray | None = None) -> None:
-        """Back to a fresh episode for the users in ``mask`` (all users when None)."""
-        index = slice(None) if mask is None else mask
+    def reset(self, users: np.ndarray | None = None) -> None:
+        """Back to a fresh episode for ``users`` (a mask or indices; all users when None)."""
+        index = slice(None) if users is None else users
         self.affinity[index] = 0.0
         self.boredom[index] = 0.0
         self.recent[index] = 0.0
