@@ -380,35 +380,38 @@ def update_dynamics(
     memory = params[11]
     keep = 1.0 - memory
     left = np.zeros(batch, dtype=np.bool_)
-    consumed = np.zeros(n_genres)
-    drifted = np.zeros(n_genres)
+    slots = actions.shape[1]
+    verdicts = np.zeros(slots)
     for b in range(batch):
-        consumed[:] = 0.0
-        drifted[:] = 0.0
         outcome_sum, n_taken = 0.0, 0
-        for j in range(actions.shape[1]):
+        user_recent = recent[b]
+        for j in range(slots):
             if not taken[b, j]:
                 continue
-            item = actions[b, j]
+            profile = profiles[actions[b, j]]
             verdict = min(max((ratings[b, j] - neutral) / spread, -1.0), 1.0)
+            verdicts[j] = verdict
             repetition = 0.0
             for g in range(n_genres):
-                p = profiles[item, g]
-                consumed[g] += p
-                drifted[g] += verdict * p
-                repetition += min(recent[b, g], p)
+                repetition += min(user_recent[g], profile[g])
             outcome_sum += verdict - params[10] * repetition
             n_taken += 1
         if has_satisfaction:
             outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
             satisfaction[b] += params[9] * (outcome - satisfaction[b])
         for g in range(n_genres):  # one pass over the genres for the three components
+            consumed, drifted = 0.0, 0.0  # the genre's share of what was taken, and weighted by verdict
+            for j in range(slots):
+                if taken[b, j]:
+                    p = profiles[actions[b, j], g]
+                    consumed += p
+                    drifted += verdicts[j] * p
             if has_satisfaction:
-                recent[b, g] = recent[b, g] * keep + memory * consumed[g]
+                user_recent[g] = user_recent[g] * keep + memory * consumed
             if has_boredom:
-                boredom[b, g] = boredom[b, g] * decay + gain * consumed[g]
+                boredom[b, g] = boredom[b, g] * decay + gain * consumed
             if has_drift:
-                affinity[b, g] = min(max(affinity[b, g] + rate * drifted[g], -limit), limit)
+                affinity[b, g] = min(max(affinity[b, g] + rate * drifted, -limit), limit)
         s = satisfaction[b]
         p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
         p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
