@@ -130,45 +130,62 @@ def env_speed(
 ) -> dict[str, Any]:
     """Steps per second of every registered environment on ``dataset`` through ``gymnasium.make`` with
     its default wrappers (random actions drawn beforehand, resets included), user-steps per second of
-    the native vector environments at ``num_envs`` users, the bare kernel (`bare_step_speed`) timed in
-    the same run (each the median of ``repeats`` runs), the ratios to it, and the vector environments'
-    peak memory at ``memory_users`` users (each measured in a fresh process), and, with ``startup``,
-    `startup_seconds` of each."""
+    the native vector environments at ``num_envs`` users, the bare kernel (`bare_step_speed`), the
+    ratios to it, and the vector environments' peak memory at ``memory_users`` users (each measured in
+    a fresh process), and, with ``startup``, `startup_seconds` of each.
+
+    Timed in ``repeats`` rounds, each round the bare kernel then every environment, so that a slow
+    spell of a shared machine falls on one round: the figures are the medians over the rounds, and each
+    ratio the median of the rounds' ratios (an environment against the bare kernel of its round)."""
     import gymnasium as gym
 
     from recworld.envs import ENV_IDS, REPLAY_IDS
 
     variants: dict[str, dict[str, Any]] = {env_id: {} for env_id in ENV_IDS}
     variants["recworld/Engagement-v0 (regret=False)"] = {"regret": False}
-    single: dict[str, float] = {}
-    vector: dict[str, float] = {}
+    singles: dict[str, Any] = {}
+    vectors: dict[str, Any] = {}
     for label, kwargs in variants.items():
         env_id = label.split(" ")[0]
-        env = gym.make(env_id, dataset=dataset, **kwargs)
-        single[label] = _single_speed(env, single_steps, repeats)
-        venv = gym.make_vec(
+        singles[label] = gym.make(env_id, dataset=dataset, **kwargs)
+        vectors[label] = gym.make_vec(
             env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", dataset=dataset, **kwargs
         )
-        vector[label] = _vector_speed(venv, vector_steps, repeats)
     for env_id in REPLAY_IDS:  # logged data, not a dataset's ratings: single environment only
         try:
-            single[env_id] = _single_speed(gym.make(env_id), single_steps, repeats)
+            singles[env_id] = gym.make(env_id)
         except DataError as err:  # its data is not fetched: say so, time the rest
-            single[env_id] = float("nan")
             print(f"{env_id}: not timed ({err})")
-    bare = {
-        "single": float(np.median([bare_step_speed(1, single_steps) for _ in range(repeats)])),
-        "vector": float(np.median([bare_step_speed(num_envs, vector_steps) for _ in range(repeats)])),
-    }
+    rounds: list[dict[str, dict[str, float]]] = []
+    for _ in range(repeats):
+        bare = {"single": bare_step_speed(1, single_steps), "vector": bare_step_speed(num_envs, vector_steps)}
+        single = {label: _single_speed(env, single_steps, 1) for label, env in singles.items()}
+        vector = {label: _vector_speed(env, vector_steps, 1) for label, env in vectors.items()}
+        rounds.append({"bare": bare, "single": single, "vector": vector})
+
+    def median(kind: str, label: str, ratio: bool = False) -> float:
+        values = [r[kind][label] / (r["bare"][kind] if ratio else 1.0) for r in rounds]
+        return float(np.median(values))
+
+    single_ids = [*singles, *(env_id for env_id in REPLAY_IDS if env_id not in singles)]
     return {
         "env_dataset": dataset,
         "num_envs": num_envs,
-        "single_env_steps_per_s": single,
-        "vector_user_steps_per_s": vector,
-        "bare_kernel": {"single_steps_per_s": bare["single"], "vector_user_steps_per_s": bare["vector"]},
+        "rounds": repeats,
+        "single_env_steps_per_s": {
+            label: median("single", label) if label in singles else float("nan") for label in single_ids
+        },
+        "vector_user_steps_per_s": {label: median("vector", label) for label in vectors},
+        "bare_kernel": {
+            "single_steps_per_s": float(np.median([r["bare"]["single"] for r in rounds])),
+            "vector_user_steps_per_s": float(np.median([r["bare"]["vector"] for r in rounds])),
+        },
         "ratio_to_bare": {
-            "single": {label: rate / bare["single"] for label, rate in single.items()},
-            "vector": {label: rate / bare["vector"] for label, rate in vector.items()},
+            "single": {
+                label: median("single", label, ratio=True) if label in singles else float("nan")
+                for label in single_ids
+            },
+            "vector": {label: median("vector", label, ratio=True) for label in vectors},
         },
         "peak_memory_mb": {
             env_id: {str(n): env_memory(env_id, n, dataset) for n in memory_users} for env_id in ENV_IDS
@@ -490,8 +507,8 @@ def _verdict(value: float, goal: float) -> str:
 def _format_envs(results: dict[str, Any]) -> list[str]:
     bare, ratios = results["bare_kernel"], results["ratio_to_bare"]
     lines = [
-        f"environments on {results['env_dataset']} (vector: {results['num_envs']} users); bare kernel "
-        f"{bare['single_steps_per_s']:,.0f} steps/s single, "
+        f"environments on {results['env_dataset']} (vector: {results['num_envs']} users; medians of "
+        f"{results.get('rounds', 1)} rounds); bare kernel {bare['single_steps_per_s']:,.0f} steps/s single, "
         f"{bare['vector_user_steps_per_s']:,.0f} user-steps/s vector"
     ]
     single_goal = SINGLE_GOAL

@@ -1,5 +1,6 @@
 """`recworld bench speed` measures the environments on the dataset it is given, beside a bare kernel."""
 
+import numpy as np
 import pytest
 
 from recworld.benchmarks.speed import (
@@ -35,8 +36,42 @@ def test_environment_speed_names_its_dataset_and_covers_every_environment():
     assert set(results["peak_memory_mb"]) == set(VECTOR_GOALS)
     assert all(mb >= 0 for peaks in results["peak_memory_mb"].values() for mb in peaks.values())
     text = format_speed({"machine": "test", **results})
-    assert "environments on movielens-100k (vector: 4 users); bare kernel" in text
+    assert "environments on movielens-100k (vector: 4 users; medians of 1 rounds); bare kernel" in text
     assert "goal 5,000,000" in text and "peak memory added: 8 users" in text
+
+
+def test_ratios_are_medians_of_each_rounds_own_ratio(monkeypatch):
+    """Each round times the bare kernel and then every environment; a ratio is the median over the
+    rounds of an environment's speed over its round's bare kernel (a slow spell of a shared machine
+    falls on one round), not a ratio of medians."""
+    from recworld.benchmarks import speed
+
+    bare = iter([100.0, 1000.0, 50.0, 500.0, 200.0, 2000.0])  # single, vector per round
+    env_rates = iter(float(x) for x in range(1, 1000))
+    monkeypatch.setattr(speed, "bare_step_speed", lambda n_users, steps: next(bare))
+    monkeypatch.setattr(speed, "_single_speed", lambda env, steps, repeats: 10.0 * next(env_rates))
+    monkeypatch.setattr(speed, "_vector_speed", lambda env, steps, repeats: 100.0 * next(env_rates))
+    results = speed.env_speed(
+        "movielens-100k",
+        num_envs=2,
+        single_steps=2,
+        vector_steps=1,
+        memory_users=(),
+        repeats=3,
+        startup=False,
+    )
+    assert results["rounds"] == 3
+    assert results["bare_kernel"]["single_steps_per_s"] == 100.0
+    label = "recworld/ColdStart-v0"
+    rates = [r for r in results["single_env_steps_per_s"].values()]
+    assert len(rates) == len(set(rates))  # every id timed in every round, none twice
+    n = len(results["single_env_steps_per_s"]) + len(results["vector_user_steps_per_s"])
+    first = 10.0 * 1  # ColdStart's single speed in round 1, then + n per round
+    per_round = [first, first + 10.0 * n, first + 20.0 * n]
+    bares = [100.0, 50.0, 200.0]
+    assert results["single_env_steps_per_s"][label] == np.median(per_round)
+    expected = np.median([rate / b for rate, b in zip(per_round, bares, strict=True)])
+    assert results["ratio_to_bare"]["single"][label] == pytest.approx(expected)
 
 
 def test_the_bare_kernel_scales_with_the_batch():
