@@ -125,7 +125,7 @@ def env_speed(
     single_steps: int = 20_000,
     vector_steps: int = 100,
     memory_users: tuple[int, ...] = (1024, 65_536),
-    repeats: int = 3,
+    repeats: int = 5,
     startup: bool = True,
 ) -> dict[str, Any]:
     """Steps per second of every registered environment on ``dataset`` through ``gymnasium.make`` with
