@@ -55,12 +55,12 @@ class RecommendationKernel(Kernel):
         else:
             self.choice = choice_model
         if predictor is None:
-            self.predicted = world.item_mean_rating
+            self.surprise_baseline = world.item_mean_rating
         elif callable(predictor):
-            self.predicted = np.asarray(predictor(np.arange(self.n_items)), dtype=np.float32)
+            self.surprise_baseline = np.asarray(predictor(np.arange(self.n_items)), dtype=np.float32)
         else:
-            self.predicted = np.asarray(predictor, dtype=np.float32)
-        if self.predicted.shape != (self.n_items,):
+            self.surprise_baseline = np.asarray(predictor, dtype=np.float32)
+        if self.surprise_baseline.shape != (self.n_items,):
             raise ValueError(f"predictor must give one estimate per item, shape ({self.n_items},)")
         self.levels = np.asarray(world.simulator.rating_levels, dtype=np.float32)
         liked = np.flatnonzero(self.levels >= world.simulator.like_threshold)
@@ -209,7 +209,7 @@ class RecommendationKernel(Kernel):
             self.shown,
             self.choice_parameters,
             self.reward_kind,
-            self.predicted,
+            self.surprise_baseline,
             self.like_threshold,
             regret_mode,
             top,
@@ -333,6 +333,8 @@ class ColdStartEnv(RecEnv):
     ## Version History
     * v0: initial version. Since recworld 0.2 the step is compiled and its draws are counter-based
       (`recworld.numerics.counter`): the same distributions, other trajectories for a given seed.
+      Since 0.2 too, the ordinal rating's normal CDF comes from a table (`recworld.numerics.normal`,
+      absolute error under 5e-8): probabilities and expected ratings move in the seventh digit.
     """
 
     kernel_class = RecommendationKernel

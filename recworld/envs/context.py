@@ -143,7 +143,9 @@ def env_context(env: Any) -> EnvContext:
         item_mean_rating=world.item_mean_rating,
         train_data=world.train_data,
         user_dim=world.population_features.shape[1],
-        surprise_baseline=np.asarray(getattr(kernel, "predicted", world.item_mean_rating), dtype=np.float32),
+        surprise_baseline=np.asarray(
+            getattr(kernel, "surprise_baseline", world.item_mean_rating), dtype=np.float32
+        ),
     )
 
 

@@ -296,7 +296,7 @@ def elicitation_metrics(
     """The recommender's error before and after each answer, on the same films (the asked film leaves
     the candidates first), and its nDCG after; updates the metrics in place and returns the MAE
     before. Predictions change only where ``changed``: with ``fold_in`` (where the user knew the film)
-    they are updated here (``posterior``: the fold-in's ``(design, design_t, offset, inverse, rhs)``),
+    they are updated here (``posterior``: the fold-in's, `POSTERIOR`),
     else they are the ``given`` ones (a recommender of your own). Otherwise the error sum loses the
     asked film and the list is re-ranked only if the film was on it."""
     at_prior, prior_prediction = posterior[5], posterior[8]

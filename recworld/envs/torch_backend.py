@@ -86,7 +86,7 @@ class TorchRecommendationKernel:
         self.thresholds = tensor(reference.thresholds)
         self.levels = tensor(reference.levels)
         self.liked = tensor(reference.liked_levels)
-        self.predicted = tensor(reference.predicted)
+        self.surprise_baseline = tensor(reference.surprise_baseline)
         self.features = tensor(world.item_features)
         self.profiles = tensor(world.genre_profiles)
         self.population = tensor(world.population)
@@ -261,7 +261,7 @@ class TorchRecommendationKernel:
         elif kind == "like":
             value = (ratings >= self.reference.like_threshold).float()
         else:  # surprise
-            value = (ratings - self.predicted[actions]).clamp(min=0.0)
+            value = (ratings - self.surprise_baseline[actions]).clamp(min=0.0)
         return (value * taken).double()
 
     def _record(

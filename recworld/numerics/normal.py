@@ -2,8 +2,9 @@
 
 libm's ``erfc`` is the costliest call in an environment step (an ordinal answer needs one per cut
 point). Here the CDF is a cubic Hermite interpolation of its values and slopes on a grid of step
-1/16 over [-8.5, 8.5] (0 and 1 beyond): within `MAX_ERROR` of the exact CDF everywhere, below the
-rounding of the float32 probabilities the environments store, and several times faster than ``erfc``.
+1/16 over [-8.5, 8.5] (0 and 1 beyond): an absolute error within `MAX_ERROR` of the exact CDF
+everywhere (not a relative one: far in the tails, below 1e-7, the relative error grows, and beyond
+-8.5 the CDF is 0), and several times faster than ``erfc``.
 """
 
 from __future__ import annotations

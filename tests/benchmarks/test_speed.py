@@ -47,10 +47,15 @@ def test_ratios_are_medians_of_each_rounds_own_ratio(monkeypatch):
     from recworld.benchmarks import speed
 
     bare = iter([100.0, 1000.0, 50.0, 500.0, 200.0, 2000.0])  # single, vector per round
-    env_rates = iter(float(x) for x in range(1, 1000))
+    calls: list[object] = []  # the environments timed, in order (a replay without its data is not)
+
+    def single(env, steps, repeats):
+        calls.append(env)
+        return 10.0 * len(calls)
+
     monkeypatch.setattr(speed, "bare_step_speed", lambda n_users, steps: next(bare))
-    monkeypatch.setattr(speed, "_single_speed", lambda env, steps, repeats: 10.0 * next(env_rates))
-    monkeypatch.setattr(speed, "_vector_speed", lambda env, steps, repeats: 100.0 * next(env_rates))
+    monkeypatch.setattr(speed, "_single_speed", single)
+    monkeypatch.setattr(speed, "_vector_speed", lambda env, steps, repeats: calls.append(env) or 1.0)
     results = speed.env_speed(
         "movielens-100k",
         num_envs=2,
@@ -60,18 +65,15 @@ def test_ratios_are_medians_of_each_rounds_own_ratio(monkeypatch):
         repeats=3,
         startup=False,
     )
-    assert results["rounds"] == 3
+    assert results["rounds"] == 3 and len(calls) % 3 == 0
     assert results["bare_kernel"]["single_steps_per_s"] == 100.0
-    label = "recworld/ColdStart-v0"
-    rates = [r for r in results["single_env_steps_per_s"].values()]
-    assert len(rates) == len(set(rates))  # every id timed in every round, none twice
-    n = len(results["single_env_steps_per_s"]) + len(results["vector_user_steps_per_s"])
-    first = 10.0 * 1  # ColdStart's single speed in round 1, then + n per round
-    per_round = [first, first + 10.0 * n, first + 20.0 * n]
-    bares = [100.0, 50.0, 200.0]
-    assert results["single_env_steps_per_s"][label] == np.median(per_round)
-    expected = np.median([rate / b for rate, b in zip(per_round, bares, strict=True)])
+    per_round = len(calls) // 3
+    label = "recworld/ColdStart-v0"  # the first environment timed in each round
+    rates = [10.0 * (1 + per_round * r) for r in range(3)]
+    assert results["single_env_steps_per_s"][label] == np.median(rates)
+    expected = np.median([rate / b for rate, b in zip(rates, [100.0, 50.0, 200.0], strict=True)])
     assert results["ratio_to_bare"]["single"][label] == pytest.approx(expected)
+    assert expected != pytest.approx(np.median(rates) / 100.0)  # not the ratio of the medians
 
 
 def test_the_bare_kernel_scales_with_the_batch():
