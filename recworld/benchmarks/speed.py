@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -159,8 +162,8 @@ def env_speed(
     rounds: list[dict[str, dict[str, float]]] = []
     for _ in range(repeats):
         bare = {"single": bare_step_speed(1, single_steps), "vector": bare_step_speed(num_envs, vector_steps)}
-        single = {label: _single_speed(env, single_steps, 1) for label, env in singles.items()}
-        vector = {label: _vector_speed(env, vector_steps, 1) for label, env in vectors.items()}
+        single = {label: _single_speed(env, single_steps) for label, env in singles.items()}
+        vector = {label: _vector_speed(env, vector_steps) for label, env in vectors.items()}
         rounds.append({"bare": bare, "single": single, "vector": vector})
 
     def median(kind: str, label: str, ratio: bool = False) -> float:
@@ -194,7 +197,8 @@ def env_speed(
     }
 
 
-def _single_speed(env: Any, steps: int, repeats: int) -> float:
+def _single_speed(env: Any, steps: int) -> float:
+    """Steps per second of one run of ``steps`` random actions (drawn beforehand), resets included."""
     env.reset(seed=0)
     space = env.action_space
     if isinstance(getattr(space, "n", None), int | np.integer):
@@ -203,29 +207,24 @@ def _single_speed(env: Any, steps: int, repeats: int) -> float:
         space.seed(0)
         actions = [space.sample() for _ in range(steps)]
     env.step(actions[0])  # warm-up (compiled code loads, lists are built)
-    rates = []
-    for repeat in range(repeats):
-        env.reset(seed=1 + repeat)
-        started = time.perf_counter()
-        for action in actions:
-            _, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                env.reset()
-        rates.append(steps / (time.perf_counter() - started))
-    return float(np.median(rates))
+    env.reset(seed=1)
+    started = time.perf_counter()
+    for action in actions:
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - started)
 
 
-def _vector_speed(env: Any, steps: int, repeats: int) -> float:
+def _vector_speed(env: Any, steps: int) -> float:
+    """User-steps per second of one run of ``steps`` batches of random actions (drawn beforehand)."""
     env.reset(seed=0)
     batches = np.random.default_rng(0).integers(0, env.unwrapped.kernel.n_items, (steps, env.num_envs))
     env.step(batches[0])  # warm-up
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for batch in batches:
-            env.step(batch)
-        rates.append(steps * env.num_envs / (time.perf_counter() - started))
-    return float(np.median(rates))
+    started = time.perf_counter()
+    for batch in batches:
+        env.step(batch)
+    return steps * env.num_envs / (time.perf_counter() - started)
 
 
 _MEMORY_PROBE = """
@@ -274,11 +273,6 @@ def startup_seconds(env_id: str, dataset: str = "movielens-100k") -> dict[str, d
     already) and its first reset and step, in a fresh Python process whose compiled-code cache
     (``NUMBA_CACHE_DIR``) starts empty (``cold``: the compile after an install), then again with the
     cache that run wrote (``warm``: every later process)."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         for label in ("cold", "warm"):
@@ -300,9 +294,6 @@ def env_memory(env_id: str, n_users: int, dataset: str = "movielens-100k") -> fl
     world is already built: in a fresh Python process, the peak resident set over making it, resetting
     it and three steps, minus the resident set before (Linux: the peak is reset through
     ``/proc/self/clear_refs``)."""
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_PROBE, env_id, str(n_users), dataset],
         capture_output=True,

@@ -15,16 +15,14 @@ from recworld.benchmarks.speed import (
 pytestmark = pytest.mark.realdata
 
 
+def small_env_speed(**options):
+    """`env_speed` on MovieLens-100K with a few users and steps, one round, no start-up probes."""
+    defaults = {"num_envs": 2, "single_steps": 5, "vector_steps": 1, "memory_users": (), "repeats": 1}
+    return env_speed("movielens-100k", **{**defaults, **options}, startup=False)
+
+
 def test_environment_speed_names_its_dataset_and_covers_every_environment():
-    results = env_speed(
-        "movielens-100k",
-        num_envs=4,
-        single_steps=20,
-        vector_steps=2,
-        memory_users=(8,),
-        repeats=1,
-        startup=False,
-    )
+    results = small_env_speed(num_envs=4, single_steps=20, vector_steps=2, memory_users=(8,))
     assert results["env_dataset"] == "movielens-100k" and results["num_envs"] == 4
     assert set(results["vector_user_steps_per_s"]) <= set(results["single_env_steps_per_s"])
     assert "recworld/OBD-Replay-v0" in results["single_env_steps_per_s"]  # every registered id
@@ -49,22 +47,14 @@ def test_ratios_are_medians_of_each_rounds_own_ratio(monkeypatch):
     bare = iter([100.0, 1000.0, 50.0, 500.0, 200.0, 2000.0])  # single, vector per round
     calls: list[object] = []  # the environments timed, in order (a replay without its data is not)
 
-    def single(env, steps, repeats):
+    def single(env, steps):
         calls.append(env)
         return 10.0 * len(calls)
 
     monkeypatch.setattr(speed, "bare_step_speed", lambda n_users, steps: next(bare))
     monkeypatch.setattr(speed, "_single_speed", single)
-    monkeypatch.setattr(speed, "_vector_speed", lambda env, steps, repeats: calls.append(env) or 1.0)
-    results = speed.env_speed(
-        "movielens-100k",
-        num_envs=2,
-        single_steps=2,
-        vector_steps=1,
-        memory_users=(),
-        repeats=3,
-        startup=False,
-    )
+    monkeypatch.setattr(speed, "_vector_speed", lambda env, steps: calls.append(env) or 1.0)
+    results = small_env_speed(repeats=3)
     assert results["rounds"] == 3 and len(calls) % 3 == 0
     assert results["bare_kernel"]["single_steps_per_s"] == 100.0
     per_round = len(calls) // 3
@@ -93,16 +83,7 @@ def test_start_up_is_measured_cold_then_warm_in_fresh_processes():
 
 
 def _with_startup(runs):
-    results = env_speed(
-        "movielens-100k",
-        num_envs=2,
-        single_steps=5,
-        vector_steps=1,
-        memory_users=(),
-        repeats=1,
-        startup=False,
-    )
-    return {**results, "startup_s": {"recworld/ColdStart-v0": runs}}
+    return {**small_env_speed(), "startup_s": {"recworld/ColdStart-v0": runs}}
 
 
 def test_the_torch_backend_is_timed_beside_an_eager_bare_kernel_on_its_device():
