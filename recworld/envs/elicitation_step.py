@@ -18,7 +18,7 @@ from recworld.envs.compiled import (
     scores_of,
 )
 from recworld.numerics.counter import uniform
-from recworld.numerics.metrics import select_top
+from recworld.numerics.metrics import dcg_discounts, select_top
 from recworld.numerics.online import add_observation
 
 #: the recommender's metrics state (``scores`` below): the users' population rows, predictions, the
@@ -117,10 +117,11 @@ def _error(predicted: float, truth: float, low: float, high: float) -> float:
     return abs(min(max(predicted, low), high) - truth)
 
 
-@njit(cache=True)
-def _discounts(k: int) -> np.ndarray:
-    """DCG's discount of each rank, ``log2(rank + 2)`` for ranks ``0..k-1`` (computed once per call)."""
-    return np.log2(np.arange(2.0, k + 2.0))
+@njit(cache=True, inline="always")
+def _ndcg(dcg: float, ideal: float) -> float:
+    """nDCG from the list's DCG and the ideal one's, 0 when no candidate has a gain
+    (`recworld.numerics.metrics.ndcg_at_k`)."""
+    return dcg / max(ideal, 1e-12) if ideal > 0 else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -215,7 +216,7 @@ def elicitation_start(
     member, predicted, truth, gains, candidates, ideal_items, top = scores[:7]
     error_sum, n_candidates, ideal, ndcg, mae, low, high = scores[7:]
     done, cached_top, cached_ideal_items, cached_metrics, cached_count = cache
-    discounts = _discounts(top.shape[1])
+    discounts = dcg_discounts(top.shape[1])
     for b in index:
         m = member[b]
         for i in range(candidates.shape[1]):
@@ -236,8 +237,7 @@ def elicitation_start(
         error_sum[b], n_candidates[b] = total, count
         mae[b] = total / max(count, 1)
         ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], discounts)
-        dcg = _listed_gain(gains[m], top[b], discounts)
-        ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
+        ndcg[b] = _ndcg(_listed_gain(gains[m], top[b], discounts), ideal[b])
         if len(prior_prediction):
             done[m] = True
             cached_top[m], cached_ideal_items[m], cached_count[m] = top[b], ideal_items[b], count
@@ -305,7 +305,7 @@ def elicitation_metrics(
     batch, k = actions.shape[0], top.shape[1]
     before = np.zeros(batch)
     no_ideal = np.zeros(0, dtype=np.int64)
-    discounts = _discounts(k)
+    discounts = dcg_discounts(k)
     for b in range(batch):
         item, m = actions[b, 0], member[b]
         row = prior_prediction if at_prior[b] else predicted[b]
@@ -333,8 +333,7 @@ def elicitation_metrics(
             ideal[b] = _ideal_gain(ideal_items[b], gains[m], candidates[b], discounts)
         mae[b] = error_sum[b] / max(n_candidates[b], 1)
         if changed[b] or on_list or on_ideal:  # else neither list changed: nor did the nDCG
-            dcg = _listed_gain(gains[m], top[b], discounts)
-            ndcg[b] = dcg / max(ideal[b], 1e-12) if ideal[b] > 0 else 0.0
+            ndcg[b] = _ndcg(_listed_gain(gains[m], top[b], discounts), ideal[b])
     return before
 
 

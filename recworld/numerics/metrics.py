@@ -10,6 +10,12 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True)
+def dcg_discounts(k: int) -> np.ndarray:
+    """DCG's discount of ranks ``0..k-1``: ``log2(rank + 2)`` (the gain at a rank is divided by it)."""
+    return np.log2(np.arange(2.0, k + 2.0))
+
+
 def dcg_at_k(scores: np.ndarray, gains: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
     """DCG@k of ranking each row's ``valid`` entries by ``scores``, with ``gains``; ``(B,)``."""
     k = min(k, scores.shape[1])
@@ -17,7 +23,7 @@ def dcg_at_k(scores: np.ndarray, gains: np.ndarray, valid: np.ndarray, k: int) -
     top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
     top = np.take_along_axis(top, np.argsort(-np.take_along_axis(masked, top, axis=1), axis=1), axis=1)
     ranked = np.where(np.take_along_axis(valid, top, axis=1), np.take_along_axis(gains, top, axis=1), 0.0)
-    return (ranked / np.log2(np.arange(2, k + 2))).sum(axis=1)
+    return (ranked / dcg_discounts(k)).sum(axis=1)
 
 
 def ndcg_at_k(scores: np.ndarray, gains: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
