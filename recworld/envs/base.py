@@ -21,10 +21,10 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from recworld.envs.compiled import Packed, observe_packed, pack
+from recworld.envs.compiled import Packed, observe_packed, pack, start_episodes
 from recworld.envs.history import OBSERVATION_PARTS, History, Layout
 from recworld.envs.world import World, build_world
-from recworld.numerics.counter import RESET_STEP, seed_words, stream_keys, uniforms
+from recworld.numerics.counter import seed_words, stream_keys
 from recworld.simulators import ReplaySimulator
 
 _UNSET = object()
@@ -88,6 +88,8 @@ OBSERVATIONS = ("dict", "flat")
 
 
 CANDIDATES = ("all", "rated")
+#: ``members`` not given to `start_episodes`: each user is drawn from their stream
+NO_MEMBERS = np.zeros(0, dtype=np.int64)
 
 
 class Kernel(ABC):
@@ -149,33 +151,27 @@ class Kernel(ABC):
         The user is the stream's first draw; ``members`` (positions in the population, one per index)
         picks the users instead, so an evaluation can visit every test user."""
         index = np.asarray(index, dtype=np.int64)
-        n_population = len(self.world.population)
-        self.keys[index] = keys
-        self.member[index] = np.minimum(
-            (uniforms(self.keys[index], np.full(len(index), RESET_STEP), 1)[:, 0] * n_population).astype(
-                np.int64
-            ),
-            n_population - 1,
-        )
-        if self.keep_log:
-            for b in index.tolist():  # rendering only
-                self.log[b] = []
-        if members is not None:
+        if members is None:
+            members = NO_MEMBERS
+        else:
             members = np.asarray(members, dtype=np.int64).reshape(-1)
             if (
-                members.shape != np.shape(index)
-                or members.min() < 0
-                or members.max() >= len(self.world.population)
+                members.shape != index.shape
+                or (members.size and members.min() < 0)
+                or (members.size and members.max() >= len(self.world.population))
             ):
                 raise ValueError(
                     f"members must be {len(index)} positions in the population of "
                     f"{len(self.world.population)} users"
                 )
-            self.member[index] = members
-        self.user[index] = self.world.population[self.member[index]]
-        self.t[index] = 0
-        self.shown[index] = False
-        self.history.clear(index)
+        packed = self.packed.get("start")
+        if packed is None:
+            items = (self.keys, self.member, self.user, self.t, self.shown, self.world.population)
+            packed = self.packed["start"] = pack((*items, self.history.ring()))
+        start_episodes(index, np.asarray(keys, dtype=np.uint64), members, packed)
+        if self.keep_log:
+            for b in index.tolist():  # rendering only
+                self.log[b] = []
         self.start(index)
 
     def rated_only(self, candidates: str | None, needed: int, why: str) -> bool:
@@ -284,23 +280,22 @@ class RecEnv(gym.Env):
         self.observation_space = self.kernel.observation_space
         self.action_space = self.kernel.action_space
         self._running = False
-        self._seed: int | None = None  # the seed, and the episode of it being played
-        self._episode = 0
+        self._seed: np.ndarray | None = None  # the seed (as `seed_words`), and the episode of it being played
+        self._episode = np.zeros(1, dtype=np.uint64)
+        self._first = np.zeros(1, dtype=np.int64)  # the index of the single user
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Start an episode: the first of ``seed``, or the next of the current seed (one drawn from
         the operating system when none was ever given); ``options={"member": i}`` picks the i-th user
         of the population."""
         super().reset(seed=seed)
-        if seed is not None:
-            self._seed, self._episode = int(seed), 0
-        elif self._seed is None:
-            self._seed, self._episode = int(self.np_random.integers(2**63)), 0
+        if seed is not None or self._seed is None:
+            self._seed = seed_words([int(seed) if seed is not None else int(self.np_random.integers(2**63))])
+            self._episode[0] = 0
         else:
-            self._episode += 1
+            self._episode[0] += np.uint64(1)
         member = None if not options or "member" not in options else np.array([options["member"]])
-        key = stream_keys(seed_words([self._seed]), np.array([self._episode], dtype=np.uint64))
-        self.kernel.reset_users(np.array([0]), key, member)
+        self.kernel.reset_users(self._first, stream_keys(self._seed, self._episode), member)
         self._running = True
         return self._observation(), {"user": int(self.kernel.user[0])}
 

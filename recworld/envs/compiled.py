@@ -23,7 +23,7 @@ from numba import njit
 from numba.core import types
 from numba.experimental import structref
 
-from recworld.numerics.counter import uniform
+from recworld.numerics.counter import RESET_STEP, uniform
 from recworld.numerics.normal import normal_cdf
 
 #: rewards (`recworld.envs.rewards`), in the order of ``REWARDS``
@@ -77,6 +77,32 @@ def pack(items: tuple) -> Packed:
     """``Packed(items)`` made by compiled code cached on disk (the proxy's own constructor compiles
     anew in every process)."""
     return Packed(items)
+
+
+# ------------------------------------------------------------------ an episode's start
+@njit(cache=True)
+def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, packed: Packed) -> None:
+    """Start an episode for the users at ``index`` with the streams ``keys``: the user is the stream's
+    first draw at `RESET_STEP` (or ``members[i]``, positions in the population, when given), nothing
+    shown, an empty history. ``packed`` = ``(keys, member, user, t, shown, population, ring)``, the
+    kernel's arrays (`recworld.envs.base.Kernel.reset_users`)."""
+    stream, member, user, t, shown, population, ring = packed.items
+    ring_items, ring_responses, shown_sum, rated_sum, n_shown, n_rated = ring
+    n_population = len(population)
+    for i in range(len(index)):
+        b = index[i]
+        stream[b] = keys[i]
+        if len(members):
+            m = members[i]
+        else:
+            m = min(int(uniform(keys[i], RESET_STEP, 0) * n_population), n_population - 1)
+        member[b], user[b], t[b] = m, population[m], 0
+        shown[b, :] = False
+        ring_items[b] = 0.0
+        ring_responses[b] = 0.0
+        shown_sum[b, :] = 0.0
+        rated_sum[b, :] = 0.0
+        n_shown[b], n_rated[b] = 0.0, 0.0
 
 
 # ------------------------------------------------------------------ the user's answer

@@ -9,7 +9,7 @@ from recworld.envs.compiled import pack
 from recworld.envs.elicitation_step import (
     elicitation_answers,
     elicitation_finish,
-    elicitation_start,
+    elicitation_start_packed,
     elicitation_step_packed,
 )
 from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
@@ -133,23 +133,33 @@ class ElicitationKernel(Kernel):
         self.never = np.zeros(batch, dtype=bool)  # truncated: an episode ends only at its horizon
 
     def start(self, index: np.ndarray) -> None:
-        self.asked[index], self.answers[index], self.known[index] = 0, 0.0, False
-        self.table_rows[index] = self.user[index] if not self.in_python else self.member[index]
-        if len(self.noise):
-            self.sigma[index] = self.noise[self.user[index]]
-        if self.fold_in:
-            self.at_prior[index] = True
-        else:
-            self.predicted[index] = self._predict(index)
         # Scored on the films the user did not rate in the data (a world's truth is known for every
         # film), or, on replay and its twin, on the films they rated and were not asked about.
-        if self.arguments is None:
-            self.arguments = self._step_arguments()
-        scores = self.arguments[1][0][1]  # the recommender's metrics state
-        index = np.asarray(index, dtype=np.int64)
-        elicitation_start(
-            index, self.rated_table, self.rated, self.prior_prediction, scores, self.start_cache
-        )
+        packed = self.packed.get("start_elicitation")
+        if packed is None:
+            if self.arguments is None:
+                self.arguments = self._step_arguments()
+            scores = self.arguments[1][0][1]  # the recommender's metrics state
+            rows_of = self.member if self.in_python else self.user
+            answers = (self.asked, self.answers, self.known)
+            episode = (
+                *answers,
+                self.table_rows,
+                rows_of,
+                self.sigma,
+                self.noise,
+                self.user,
+                self.at_prior,
+                self.fold_in,
+            )
+            items = (episode, self.rated_table, self.rated, self.prior_prediction, scores, self.start_cache)
+            packed = self.packed["start_elicitation"] = pack(items)
+        if self.fold_in:
+            elicitation_start_packed(index, packed, True, True)
+        else:  # a recommender of your own predicts from no answers, between the two
+            elicitation_start_packed(index, packed, True, False)
+            self.predicted[index] = self._predict(index)
+            elicitation_start_packed(index, packed, False, True)
 
     def predictions(self) -> np.ndarray:
         """The recommender's predicted rating of every film for each user, ``(B, n_items)``: a user with

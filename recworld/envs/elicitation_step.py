@@ -402,6 +402,27 @@ def elicitation_step(
 
 
 @njit(cache=True)
+def elicitation_start_packed(index: np.ndarray, packed: Packed, clear: bool, score: bool) -> None:
+    """The users at ``index`` start an episode: with ``clear`` no question asked yet (their answers,
+    their rows of the score table and noise, and, with the fold-in, their posterior at the prior), with
+    ``score`` their candidates and metrics (`elicitation_start`). ``packed`` = ``(episode, rated,
+    rated_only, prior_prediction, scores, cache)``, ``episode`` = ``(asked, answers, known, table_rows,
+    rows_of, sigma, noise, user, at_prior, fold_in)``: ``table_rows[b] = rows_of[b]``."""
+    episode, rated, rated_only, prior_prediction, scores, cache = packed.items
+    asked, answers, known, table_rows, rows_of, sigma, noise, user, at_prior, fold_in = episode
+    if clear:
+        for b in index:
+            asked[b, :], answers[b, :], known[b, :] = 0, 0.0, False
+            table_rows[b] = rows_of[b]
+            if len(noise):
+                sigma[b] = noise[user[b]]
+            if fold_in:
+                at_prior[b] = True
+    if score:
+        elicitation_start(index, rated, rated_only, prior_prediction, scores, cache)
+
+
+@njit(cache=True)
 def elicitation_step_packed(actions: np.ndarray, head: int, packed: Packed) -> None:
     """`elicitation_step` with the arguments after ``head`` in ``packed``."""
     elicitation_step(actions, head, *packed.items)

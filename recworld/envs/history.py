@@ -117,6 +117,10 @@ class Layout:
             offsets[key] = at
             at += width
         self.offsets = offsets
+        #: the first user's parts (part after part): where `first` cuts them
+        self.first_slices = tuple(
+            (key, slice(batch * at, batch * at + widths[key])) for key, at in offsets.items()
+        )
         self.bases = np.array([offsets[k] if rows else batch * offsets[k] for k in order], dtype=np.int64)
         self.strides = np.array([self.total if rows else widths[k] for k in order], dtype=np.int64)
 
@@ -134,5 +138,4 @@ class Layout:
     def first(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
         """The first user's parts of a written ``buffer`` (part after part), 1-D views (a single
         environment's observation)."""
-        b = self.batch
-        return {key: buffer[b * at : b * at + self.widths[key]] for key, at in self.offsets.items()}
+        return {key: buffer[cut] for key, cut in self.first_slices}
