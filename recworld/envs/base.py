@@ -21,7 +21,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from recworld.envs.compiled import Packed, observe_packed, pack, start_episodes
+from recworld.envs.compiled import Packed, all_within, observe_packed, pack, start_episodes
 from recworld.envs.history import OBSERVATION_PARTS, History, Layout
 from recworld.envs.world import World, build_world
 from recworld.numerics.counter import seed_words, stream_keys
@@ -249,10 +249,10 @@ class Kernel(ABC):
                     f"0..{self.n_items - 1}"
                     + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
                 )
-        if array.size and (array.min() < 0 or array.max() >= self.n_items):
+        if array.size and not all_within(array.reshape(-1), self.n_items):
             bad = array.min() if array.min() < 0 else array.max()
             raise InvalidAction(f"action {bad:g} is outside the catalog: items are 0..{self.n_items - 1}")
-        return array.reshape(self.batch, self.slate_size).astype(np.int64)
+        return array.reshape(self.batch, self.slate_size).astype(np.int64, copy=False)
 
     @abstractmethod
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:

@@ -12,6 +12,10 @@ Engagement dynamics and the step of ColdStart and Engagement; Elicitation's step
 computed in Python before the call and handed over (``probs_given``, ``clicks_given``).
 
 Draws come from `recworld.numerics.counter`: draw ``d`` of step ``t`` in each episode's stream.
+
+Inner loops over a row read and write it through a view taken before the loop (``row = a[b]``), not
+``a[b, f]``: a store might alias any array, so an index read inside the loop (``a[member[b], f]``) is
+read again, and checked for a negative value, on every pass, and the loop is not vectorised.
 """
 
 from __future__ import annotations
@@ -77,6 +81,17 @@ def pack(items: tuple) -> Packed:
     """``Packed(items)`` made by compiled code cached on disk (the proxy's own constructor compiles
     anew in every process)."""
     return Packed(items)
+
+
+# ------------------------------------------------------------------ the actions
+@njit(cache=True)
+def all_within(values: np.ndarray, n: int) -> bool:
+    """Whether every one of ``values`` (1-D) lies in ``[0, n)``: one pass where ``min`` and ``max``
+    would make two (the actions' check, every step)."""
+    for value in values:
+        if not (value >= 0 and value < n):
+            return False
+    return True
 
 
 # ------------------------------------------------------------------ an episode's start
@@ -256,24 +271,26 @@ def record_batch(
     (`recworld.envs.history.History`)."""
     d = features.shape[1]
     for b in range(items.shape[0]):
+        shown_row, rated_row = shown_sum[b], rated_sum[b]
         for j in range(items.shape[1]):
-            item = items[b, j]
             scaled = (ratings[b, j] - low) / span if taken[b, j] else 0.0
             verdict = 2.0 * scaled - 1.0
-            written, source = ring_items[b, head, j], features[item]
+            written, source = ring_items[b, head, j], features[items[b, j]]
             if shown[b, j]:
                 for f in range(d):
                     written[f] = source[f]
-                    shown_sum[b, f] += source[f]
+                for f in range(d):
+                    shown_row[f] += source[f]
             else:
                 written[:] = 0.0
             if taken[b, j]:
                 for f in range(d):
-                    rated_sum[b, f] += source[f] * verdict
-            ring_responses[b, head, j, 0] = scaled
-            ring_responses[b, head, j, 1] = 1.0 if taken[b, j] else 0.0
-            ring_responses[b, head, j, 2] = 1.0 if shown[b, j] else 0.0
-            ring_responses[b, head, j, 3] = 1.0 if clicked[b, j] else 0.0
+                    rated_row[f] += source[f] * verdict
+            response = ring_responses[b, head, j]
+            response[0] = scaled
+            response[1] = 1.0 if taken[b, j] else 0.0
+            response[2] = 1.0 if shown[b, j] else 0.0
+            response[3] = 1.0 if clicked[b, j] else 0.0
             n_shown[b] += 1.0 if shown[b, j] else 0.0
             n_rated[b] += 1.0 if taken[b, j] else 0.0
 
@@ -321,9 +338,11 @@ def observe_history(
     for b in range(batch):
         row = out[bases[2] + b * strides[2] :]
         per_shown, per_rated = 1.0 / max(n_shown[b], 1.0), 1.0 / max(n_rated[b], 1.0)  # (a division is slow)
+        shown, rated = shown_sum[b], rated_sum[b]
         for f in range(d):
-            row[f] = min(max(shown_sum[b, f] * per_shown, -1.0), 1.0)
-            row[d + f] = min(max(rated_sum[b, f] * per_rated, -1.0), 1.0)
+            row[f] = min(max(shown[f] * per_shown, -1.0), 1.0)
+        for f in range(d):
+            row[d + f] = min(max(rated[f] * per_rated, -1.0), 1.0)
 
 
 @njit(cache=True)
@@ -341,9 +360,9 @@ def observe(
     (the member's public features), ``progress`` (step / horizon), then `observe_history`'s three
     (``history`` is `recworld.envs.history.History.state`)."""
     for b in range(len(member)):
-        row = out[bases[0] + b * strides[0] :]
-        for f in range(population_features.shape[1]):
-            row[f] = population_features[member[b], f]
+        row, features = out[bases[0] + b * strides[0] :], population_features[member[b]]
+        for f in range(len(features)):
+            row[f] = features[f]
         out[bases[1] + b * strides[1]] = min(t[b], horizon) / horizon
     observe_history(out, bases[2:], strides[2:], *history)
 
