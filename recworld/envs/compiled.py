@@ -426,37 +426,38 @@ def update_dynamics(
     keep = 1.0 - memory
     left = np.zeros(batch, dtype=np.bool_)
     slots = actions.shape[1]
-    verdicts = np.zeros(slots)
+    wear_cost = params[10]
+    # each genre's share of what the user took, and that share weighted by their verdict
+    consumed, drifted = np.empty(n_genres), np.empty(n_genres)
     for b in range(batch):
         outcome_sum, n_taken = 0.0, 0
-        user_recent = recent[b]
+        user_recent, user_boredom, user_affinity = recent[b], boredom[b], affinity[b]
+        for g in range(n_genres):
+            consumed[g], drifted[g] = 0.0, 0.0
         for j in range(slots):
             if not taken[b, j]:
                 continue
             profile = profiles[actions[b, j]]
             verdict = min(max((ratings[b, j] - neutral) / spread, -1.0), 1.0)
-            verdicts[j] = verdict
             repetition = 0.0
             for g in range(n_genres):
                 repetition += min(user_recent[g], profile[g])
-            outcome_sum += verdict - params[10] * repetition
+            outcome_sum += verdict - wear_cost * repetition
             n_taken += 1
+            for g in range(n_genres):
+                consumed[g] += profile[g]
+                drifted[g] += verdict * profile[g]
         if has_satisfaction:
             outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
             satisfaction[b] += params[9] * (outcome - satisfaction[b])
-        for g in range(n_genres):  # one pass over the genres for the three components
-            consumed, drifted = 0.0, 0.0  # the genre's share of what was taken, and weighted by verdict
-            for j in range(slots):
-                if taken[b, j]:
-                    p = profiles[actions[b, j], g]
-                    consumed += p
-                    drifted += verdicts[j] * p
-            if has_satisfaction:
-                user_recent[g] = user_recent[g] * keep + memory * consumed
-            if has_boredom:
-                boredom[b, g] = boredom[b, g] * decay + gain * consumed
-            if has_drift:
-                affinity[b, g] = min(max(affinity[b, g] + rate * drifted, -limit), limit)
+            for g in range(n_genres):
+                user_recent[g] = user_recent[g] * keep + memory * consumed[g]
+        if has_boredom:
+            for g in range(n_genres):
+                user_boredom[g] = user_boredom[g] * decay + gain * consumed[g]
+        if has_drift:
+            for g in range(n_genres):
+                user_affinity[g] = min(max(user_affinity[g] + rate * drifted[g], -limit), limit)
         s = satisfaction[b]
         p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
         p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
