@@ -177,6 +177,12 @@ def sample_ratings(
     return ratings
 
 
+@njit(cache=True, inline="always")
+def _exp_below(x: float) -> float:
+    """``exp(x)`` for ``x <= 0`` measured from the largest term: that term's is exactly 1, uncomputed."""
+    return 1.0 if x == 0.0 else math.exp(x)
+
+
 @njit(cache=True)
 def choose(
     choice: np.ndarray,
@@ -200,9 +206,9 @@ def choose(
             for j in range(s):
                 if fresh[b, j]:
                     top = max(top, expected[b, j] / temperature)
-            total = math.exp(no_click / temperature - top)
+            total = _exp_below(no_click / temperature - top)
             for j in range(s):
-                weights[j] = math.exp(expected[b, j] / temperature - top) if fresh[b, j] else 0.0
+                weights[j] = _exp_below(expected[b, j] / temperature - top) if fresh[b, j] else 0.0
                 total += weights[j]
             u = uniform(key, step, first_draw) * total
             cumulative = 0.0
