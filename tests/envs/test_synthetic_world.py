@@ -14,6 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import recworld  # noqa: F401 - registers the environments
 from recworld.envs import ENV_IDS, InvalidAction
+from recworld.numerics.counter import RESET_STEP, seed_words, stream_keys, uniforms_numpy
 from tests.models.synthetic import synthetic_data
 
 DATA = synthetic_data(n_users=120, n_items=60, seed=3)
@@ -154,6 +155,43 @@ def test_vector_reset_without_a_seed_continues_each_generator():
     venv.reset(seed=5)
     _, repeat = venv.reset()
     np.testing.assert_array_equal(repeat["user"], again["user"])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_an_episode_starts_as_the_counter_streams_say(env_id):
+    """The compiled start (`start_episodes`) against the streams' definition in plain numpy: the user
+    of episode e of seed s is the first draw of step `RESET_STEP` in stream ``(s, e)``, scaled to the
+    population; the episode starts with nothing shown, an empty history and its clock at 0; ``members``
+    picks the users instead, and a bad one is refused before anything changes."""
+    venv = make_vec(env_id, 6)
+    kernel = venv.unwrapped.kernel
+    n = len(kernel.world.population)
+    for episode in range(3):  # the first reset and two autoresets' worth of episodes
+        seeds = seed_words([40 + i for i in range(6)])
+        keys = stream_keys(seeds, np.full(6, episode, dtype=np.uint64))
+        expected = np.minimum(
+            (uniforms_numpy(keys, np.full(6, RESET_STEP), 1)[:, 0] * n).astype(np.int64), n - 1
+        )
+        if episode == 0:
+            venv.reset(seed=40)
+        else:
+            venv.unwrapped._restart(np.arange(6))
+        np.testing.assert_array_equal(kernel.keys, keys)
+        np.testing.assert_array_equal(kernel.member, expected)
+        np.testing.assert_array_equal(kernel.user, kernel.world.population[expected])
+        assert not kernel.t.any() and not kernel.history.n_shown.any() and not kernel.history.items.any()
+        venv.step(np.arange(6))  # something shown and recorded, for the next start to clear
+        assert kernel.history.n_shown.all()
+    restarted = np.array([1, 4])
+    venv.unwrapped._restart(restarted)
+    assert not kernel.shown[restarted].any() and kernel.shown[[0, 2, 3, 5]].any()
+    members = np.array([n - 1, 0, 2, 3, 4, 5])
+    venv.reset(seed=1, options={"members": members})
+    np.testing.assert_array_equal(kernel.member, members)
+    before = kernel.member.copy()
+    with pytest.raises(ValueError, match=f"members must be 6 positions in the population of {n} users"):
+        venv.reset(seed=1, options={"members": members + 1})
+    np.testing.assert_array_equal(kernel.member, before)
 
 
 @pytest.mark.filterwarnings("ignore:.*render_mode='human'")
