@@ -219,8 +219,9 @@ def elicitation_start(
     discounts = dcg_discounts(top.shape[1])
     for b in index:
         m = member[b]
-        for i in range(candidates.shape[1]):
-            candidates[b, i] = rated[m, i] == rated_only
+        row, rated_row = candidates[b], rated[m]
+        for i in range(len(row)):
+            row[i] = rated_row[i] == rated_only
         if len(prior_prediction):  # (the kernel marks the user `at_prior`: `predicted` is not filled)
             if done[m]:
                 top[b], ideal_items[b], n_candidates[b] = (
