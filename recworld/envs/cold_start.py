@@ -7,7 +7,14 @@ from collections.abc import Callable
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.compiled import REWARD_KINDS, pack, preferences, recommend_step_packed, scores_of
+from recworld.envs.compiled import (
+    REWARD_KINDS,
+    pack,
+    preferences,
+    recommend_step_packed,
+    scores_of,
+    start_recommendation,
+)
 from recworld.envs.rewards import REWARDS
 from recworld.envs.world import World
 from recworld.numerics.counter import uniforms
@@ -123,12 +130,16 @@ class RecommendationKernel(Kernel):
         )
 
     def start(self, index: np.ndarray) -> None:
-        self.pointer[index] = 0
-        self.table_rows[index] = self.member[index] if self.probs_in_python else self.user[index]
-        if len(self.noise):
-            self.sigma[index] = self.noise[self.user[index]]
-        if self.rated:  # only the films the user rated can be recommended: the rest count as shown
-            self.shown[index] = ~self.world.rated_mask()[self.member[index]]
+        # On candidates="rated" only the films the user rated can be recommended: the rest count as shown.
+        packed = self.packed.get("start_recommendation")
+        if packed is None:
+            rows_of = self.member if self.probs_in_python else self.user
+            rated = self.world.rated_mask() if self.rated else np.zeros((0, 0), dtype=bool)
+            episode = (self.pointer, self.table_rows, rows_of, self.sigma, self.noise, self.user, self.member)
+            dynamic = self.dynamics_parameters.size > 0
+            items = (*episode, rated, self.shown, dynamic, self.dynamic_state)
+            packed = self.packed["start_recommendation"] = pack(items)
+        start_recommendation(index, packed)
 
     # -------------------------------------------------------------- the truth, for regret and oracles
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:

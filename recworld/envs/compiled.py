@@ -120,6 +120,29 @@ def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, pac
         n_shown[b], n_rated[b] = 0.0, 0.0
 
 
+@njit(cache=True)
+def start_recommendation(index: np.ndarray, packed: Packed) -> None:
+    """ColdStart's and Engagement's own start for the users at ``index`` (after `start_episodes`):
+    their pointer into their best items at 0, their row of the score table and their noise, on
+    ``candidates="rated"`` the films they did not rate counted as shown, and with ``dynamic`` a fresh
+    `recworld.simulators.dynamics.DynamicState`. ``packed`` = ``(pointer, table_rows, rows_of, sigma,
+    noise, user, member, rated, shown, dynamic, state)``: ``table_rows[b] = rows_of[b]``, ``rated``
+    the population's rated mask or empty, ``state`` the dynamics' arrays."""
+    pointer, table_rows, rows_of, sigma, noise, user, member, rated, shown, dynamic, state = packed.items
+    affinity, boredom, recent, satisfaction, sessions = state
+    for b in index:
+        pointer[b], table_rows[b] = 0, rows_of[b]
+        if len(noise):
+            sigma[b] = noise[user[b]]
+        if len(rated):
+            row, rated_row = shown[b], rated[member[b]]
+            for i in range(len(row)):
+                row[i] = not rated_row[i]
+        if dynamic:
+            affinity[b, :], boredom[b, :], recent[b, :] = 0.0, 0.0, 0.0
+            satisfaction[b], sessions[b] = 0.0, 1
+
+
 # ------------------------------------------------------------------ the user's answer
 # Each piece is a loop over the batch: a call per user, with arrays as arguments, costs more than
 # the arithmetic it would wrap.

@@ -47,10 +47,6 @@ class EngagementKernel(RecommendationKernel):
         state = self.state
         self.dynamic_state = (state.affinity, state.boredom, state.recent, state.satisfaction, state.sessions)
 
-    def start(self, index: np.ndarray) -> None:
-        super().start(index)
-        self.state.reset(index)
-
     def unseen_scores(self) -> np.ndarray:
         """Every item's score under today's dynamics, ``-inf`` where shown already, ``(B, n_items)``."""
         scores = self.world.simulator.score(self.user)
