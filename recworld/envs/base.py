@@ -88,6 +88,10 @@ OBSERVATIONS = ("dict", "flat")
 
 
 CANDIDATES = ("all", "rated")
+#: the action dtypes `all_within` takes (native byte order); others are checked by numpy
+COMPILED_ACTION_TYPES = frozenset(
+    np.dtype(kind) for kind in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+) | frozenset(np.dtype(kind) for kind in ("float32", "float64"))
 #: ``members`` not given to `start_episodes`: each user is drawn from their stream
 NO_MEMBERS = np.zeros(0, dtype=np.int64)
 
@@ -249,10 +253,18 @@ class Kernel(ABC):
                     f"0..{self.n_items - 1}"
                     + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
                 )
-        if array.size and not all_within(array.reshape(-1), self.n_items):
+        flat = array.reshape(-1)
+        if flat.dtype not in COMPILED_ACTION_TYPES:  # (float16, long double, another byte order)
+            inside = flat.size == 0 or (flat.min() >= 0 and flat.max() < self.n_items)
+        else:
+            inside = flat.size == 0 or all_within(flat, self.n_items)
+        if not inside:
             bad = array.min() if array.min() < 0 else array.max()
             raise InvalidAction(f"action {bad:g} is outside the catalog: items are 0..{self.n_items - 1}")
-        return array.reshape(self.batch, self.slate_size).astype(np.int64, copy=False)
+        # One layout for the compiled step (another would compile another copy of it): C order,
+        # int64, writeable; the caller's own array when it already is one (the step only reads it).
+        checked = np.ascontiguousarray(array.reshape(self.batch, self.slate_size), dtype=np.int64)
+        return checked if checked.flags.writeable else checked.copy()
 
     @abstractmethod
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -289,13 +301,15 @@ class RecEnv(gym.Env):
         the operating system when none was ever given); ``options={"member": i}`` picks the i-th user
         of the population."""
         super().reset(seed=seed)
+        # the next seed and episode, kept only once the kernel has accepted the reset
         if seed is not None or self._seed is None:
-            self._seed = seed_words([int(seed) if seed is not None else int(self.np_random.integers(2**63))])
-            self._episode[0] = 0
+            words = seed_words([int(seed) if seed is not None else int(self.np_random.integers(2**63))])
+            episode = np.zeros(1, dtype=np.uint64)
         else:
-            self._episode[0] += np.uint64(1)
+            words, episode = self._seed, self._episode + np.uint64(1)
         member = None if not options or "member" not in options else np.array([options["member"]])
-        self.kernel.reset_users(self._first, stream_keys(self._seed, self._episode), member)
+        self.kernel.reset_users(self._first, stream_keys(words, episode), member)
+        self._seed, self._episode = words, episode
         self._running = True
         return self._observation(), {"user": int(self.kernel.user[0])}
 
@@ -403,18 +417,19 @@ class RecVectorEnv(gym.vector.VectorEnv):
             seeds = list(seed)
             if len(seeds) != self.num_envs:
                 raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} environments")
+        # the next seeds and episodes, kept only once the kernel has accepted the reset
         if self._seeds is None:  # never seeded: seeds from the operating system where none is given
-            entropy = np.random.default_rng().integers(2**63, size=self.num_envs)
-            self._seeds = seed_words(entropy)
-            self._episodes[:] = 0
+            words = seed_words(np.random.default_rng().integers(2**63, size=self.num_envs))
+            episodes = np.zeros(self.num_envs, dtype=np.uint64)
         else:
-            self._episodes += np.uint64(1)
+            words, episodes = self._seeds.copy(), self._episodes + np.uint64(1)
         given = [i for i, s in enumerate(seeds) if s is not None]
         if given:
-            self._seeds[given] = seed_words([seeds[i] for i in given])
-            self._episodes[given] = 0
+            words[given] = seed_words([seeds[i] for i in given])
+            episodes[given] = 0
         members = None if not options or "members" not in options else options["members"]
-        self.kernel.reset_users(np.arange(self.num_envs), stream_keys(self._seeds, self._episodes), members)
+        self.kernel.reset_users(np.arange(self.num_envs), stream_keys(words, episodes), members)
+        self._seeds, self._episodes = words, episodes
         self._autoreset[:] = False
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}

@@ -125,6 +125,14 @@ class TorchRecommendationKernel:
         self, index: torch.Tensor, keys: torch.Tensor, members: torch.Tensor | None = None
     ) -> None:
         n_population = len(self.population)
+        if members is not None:  # refused before anything changes, as the numpy kernel does
+            members = members.reshape(-1)
+            if members.shape != index.shape or (
+                len(members) and (int(members.min()) < 0 or int(members.max()) >= n_population)
+            ):
+                raise ValueError(
+                    f"members must be {len(index)} positions in the population of {n_population} users"
+                )
         self.keys[index] = keys
         draw = counter_uniforms(keys, torch.full_like(keys, RESET_STEP), 1)[:, 0]
         member = (draw * n_population).long().clamp(max=n_population - 1)
@@ -381,18 +389,19 @@ class TorchVectorEnv(gym.vector.VectorEnv):
     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Seeds ``seed + i`` (episode 0), or, with no seed, each sub-environment's next episode."""
         everyone = torch.arange(self.num_envs, device=self.device)
+        # the next seeds and episodes, kept only once the kernel has accepted the reset
         if seed is not None:
-            self._seeds = everyone + int(seed)
-            self._episodes.zero_()
+            seeds, episodes = everyone + int(seed), torch.zeros_like(self._episodes)
         elif self._seeds is None:
-            self._seeds = torch.randint(0, 2**62, (self.num_envs,), device=self.device)
-            self._episodes.zero_()
+            seeds = torch.randint(0, 2**62, (self.num_envs,), device=self.device)
+            episodes = torch.zeros_like(self._episodes)
         else:
-            self._episodes += 1
+            seeds, episodes = self._seeds, self._episodes + 1
         members = None
         if options and "members" in options:
             members = torch.as_tensor(np.asarray(options["members"]), device=self.device, dtype=torch.int64)
-        self.kernel.reset_users(everyone, stream_keys(self._seeds, self._episodes), members)
+        self.kernel.reset_users(everyone, stream_keys(seeds, episodes), members)
+        self._seeds, self._episodes = seeds, episodes
         self._autoreset.zero_()
         return self.kernel.observe(), {"user": self.kernel.user.clone()}
 

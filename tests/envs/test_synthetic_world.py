@@ -162,7 +162,8 @@ def test_an_episode_starts_as_the_counter_streams_say(env_id):
     """The compiled start (`start_episodes`) against the streams' definition in plain numpy: the user
     of episode e of seed s is the first draw of step `RESET_STEP` in stream ``(s, e)``, scaled to the
     population; the episode starts with nothing shown, an empty history and its clock at 0; ``members``
-    picks the users instead, and a bad one is refused before anything changes."""
+    picks the users instead, and a bad one is refused before anything changes (the kernel, and the
+    environment's seeds and episode counters)."""
     venv = make_vec(env_id, 6)
     kernel = venv.unwrapped.kernel
     n = len(kernel.world.population)
@@ -188,10 +189,19 @@ def test_an_episode_starts_as_the_counter_streams_say(env_id):
     members = np.array([n - 1, 0, 2, 3, 4, 5])
     venv.reset(seed=1, options={"members": members})
     np.testing.assert_array_equal(kernel.member, members)
+    twin = make_vec(env_id, 6)  # the same resets, without the refused one
+    twin.reset(seed=1, options={"members": members})
     before = kernel.member.copy()
     with pytest.raises(ValueError, match=f"members must be 6 positions in the population of {n} users"):
-        venv.reset(seed=1, options={"members": members + 1})
+        venv.reset(seed=[None, 9, None, None, None, None], options={"members": members + 1})
     np.testing.assert_array_equal(kernel.member, before)
+    np.testing.assert_array_equal(venv.reset()[1]["user"], twin.reset()[1]["user"])  # seeds not moved
+    single, single_twin = make(env_id), make(env_id)
+    single.reset(seed=3)
+    single_twin.reset(seed=3)
+    with pytest.raises(ValueError, match=f"members must be 1 positions in the population of {n} users"):
+        single.reset(options={"member": -1})
+    assert single.reset()[1]["user"] == single_twin.reset()[1]["user"]
 
 
 @pytest.mark.filterwarnings("ignore:.*render_mode='human'")
@@ -223,6 +233,38 @@ def test_an_episode_starts_as_the_counter_streams_say(env_id):
 def test_impossible_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         make("recworld/ColdStart-v0", **kwargs)
+
+
+@pytest.mark.parametrize("dtype", ["float16", ">i8", ">f8", "longdouble", "uint8", "int32"])
+def test_actions_of_any_integer_valued_dtype_step_alike(dtype):
+    """Whole numbers of any dtype numpy has (half floats, long doubles, the other byte order) step as
+    int64 would; out of the catalog they are refused with the same message."""
+    venv, reference = make_vec("recworld/ColdStart-v0", 3), make_vec("recworld/ColdStart-v0", 3)
+    venv.reset(seed=4)
+    reference.reset(seed=4)
+    actions = np.array([3, 1, 4])
+    for got, want in zip(venv.step(actions.astype(dtype)), reference.step(actions), strict=True):
+        if isinstance(got, dict):
+            for key in want:
+                np.testing.assert_array_equal(got[key], want[key])
+        else:
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(InvalidAction, match=f"action {N} is outside the catalog"):
+        venv.step(np.array([0, N, 1]).astype(dtype))  # (the synthetic catalog fits in every dtype)
+    single = make("recworld/ColdStart-v0")
+    single.reset(seed=4)
+    single.step(np.array(3, dtype=dtype))
+
+
+def test_action_arrays_of_any_layout_reach_the_step_as_one_layout():
+    """A strided, Fortran-ordered or read-only action array is handed to the compiled step as a C-ordered
+    writeable int64 array (each new layout would compile another copy of the step)."""
+    kernel = make_vec("recworld/ColdStart-v0", 4, slate_size=2).unwrapped.kernel
+    wide = np.arange(12).reshape(4, 3)
+    for actions in (wide[:, :2], np.asfortranarray(wide[:, :2]), np.broadcast_to(np.array([1, 2]), (4, 2))):
+        checked = kernel.check_actions(actions)
+        assert checked.dtype == np.int64 and checked.flags.c_contiguous and checked.flags.writeable
+        np.testing.assert_array_equal(checked, actions)
 
 
 def test_elicitation_budget_is_checked():

@@ -67,6 +67,24 @@ def test_the_torch_backend_agrees_with_numpy_in_distribution(env_id, kwargs):
         assert abs(a.mean() - b.mean()) < 0.01 * max(1.0, abs(a.mean())), key
 
 
+def test_the_torch_backend_refuses_bad_members_before_anything_changes():
+    """As the numpy backend: a bad ``members`` list raises, and the next reset is the one it would
+    have been."""
+    env, twin = (
+        gym.make_vec(
+            "recworld/ColdStart-v0", num_envs=3, vectorization_mode="vector_entry_point", backend="torch"
+        )
+        for _ in range(2)
+    )
+    env.reset(seed=2)
+    twin.reset(seed=2)
+    n = len(env.unwrapped.kernel.population)
+    with pytest.raises(ValueError, match=f"members must be 3 positions in the population of {n} users"):
+        env.reset(options={"members": [0, 1, n]})
+    np.testing.assert_array_equal(env.unwrapped.kernel.user.numpy(), twin.unwrapped.kernel.user.numpy())
+    np.testing.assert_array_equal(env.reset()[1]["user"].numpy(), twin.reset()[1]["user"].numpy())
+
+
 def test_the_torch_backend_says_what_it_does_not_do():
     with pytest.raises(ValueError, match="backend='numpy' only"):
         gym.make_vec(
