@@ -90,8 +90,11 @@ OBSERVATIONS = ("dict", "flat")
 CANDIDATES = ("all", "rated")
 #: the action dtypes `all_within` takes (native byte order); others are checked by numpy
 COMPILED_ACTION_TYPES = frozenset(
-    np.dtype(kind) for kind in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-) | frozenset(np.dtype(kind) for kind in ("float32", "float64"))
+    np.dtype(f"{kind}{bits}") for kind in ("int", "uint") for bits in (8, 16, 32, 64)
+) | {
+    np.dtype(np.float32),
+    np.dtype(np.float64),
+}
 #: ``members`` not given to `start_episodes`: each user is drawn from their stream
 NO_MEMBERS = np.zeros(0, dtype=np.int64)
 
@@ -159,10 +162,8 @@ class Kernel(ABC):
             members = NO_MEMBERS
         else:
             members = np.asarray(members, dtype=np.int64).reshape(-1)
-            if (
-                members.shape != index.shape
-                or (members.size and members.min() < 0)
-                or (members.size and members.max() >= len(self.world.population))
+            if members.shape != index.shape or (
+                members.size and (members.min() < 0 or members.max() >= len(self.world.population))
             ):
                 raise ValueError(
                     f"members must be {len(index)} positions in the population of "
@@ -254,10 +255,10 @@ class Kernel(ABC):
                     + ("" if self.slate_size == 1 else f", {self.slate_size} per slate")
                 )
         flat = array.reshape(-1)
-        if flat.dtype not in COMPILED_ACTION_TYPES:  # (float16, long double, another byte order)
+        if flat.dtype in COMPILED_ACTION_TYPES:
+            inside = all_within(flat, self.n_items)
+        else:  # float16, long double, the other byte order: numba takes none of them
             inside = flat.size == 0 or (flat.min() >= 0 and flat.max() < self.n_items)
-        else:
-            inside = flat.size == 0 or all_within(flat, self.n_items)
         if not inside:
             bad = array.min() if array.min() < 0 else array.max()
             raise InvalidAction(f"action {bad:g} is outside the catalog: items are 0..{self.n_items - 1}")

@@ -102,7 +102,6 @@ def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, pac
     shown, an empty history. ``packed`` = ``(keys, member, user, t, shown, population, ring)``, the
     kernel's arrays (`recworld.envs.base.Kernel.reset_users`)."""
     stream, member, user, t, shown, population, ring = packed.items
-    ring_items, ring_responses, shown_sum, rated_sum, n_shown, n_rated = ring
     n_population = len(population)
     for i in range(len(index)):
         b = index[i]
@@ -113,6 +112,14 @@ def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, pac
             m = min(int(uniform(keys[i], RESET_STEP, 0) * n_population), n_population - 1)
         member[b], user[b], t[b] = m, population[m], 0
         shown[b, :] = False
+    clear_history(index, ring)
+
+
+@njit(cache=True)
+def clear_history(index: np.ndarray, ring: tuple) -> None:
+    """Forget the episodes of the users at ``index`` (``ring``: `recworld.envs.history.History.ring`)."""
+    ring_items, ring_responses, shown_sum, rated_sum, n_shown, n_rated = ring
+    for b in index:
         ring_items[b] = 0.0
         ring_responses[b] = 0.0
         shown_sum[b, :] = 0.0
@@ -120,20 +127,36 @@ def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, pac
         n_shown[b], n_rated[b] = 0.0, 0.0
 
 
+@njit(cache=True, inline="always")
+def start_answers(
+    b: int,
+    table_rows: np.ndarray,
+    rows_of: np.ndarray,
+    sigma: np.ndarray,
+    noise: np.ndarray,
+    user: np.ndarray,
+) -> None:
+    """User ``b``'s answers at an episode's start: their row of the score table (``rows_of[b]``) and
+    their noise (none for a world without it: ``noise`` empty)."""
+    table_rows[b] = rows_of[b]
+    if len(noise):
+        sigma[b] = noise[user[b]]
+
+
 @njit(cache=True)
 def start_recommendation(index: np.ndarray, packed: Packed) -> None:
     """ColdStart's and Engagement's own start for the users at ``index`` (after `start_episodes`):
     their pointer into their best items at 0, their row of the score table and their noise, on
-    ``candidates="rated"`` the films they did not rate counted as shown, and with ``dynamic`` a fresh
-    `recworld.simulators.dynamics.DynamicState`. ``packed`` = ``(pointer, table_rows, rows_of, sigma,
-    noise, user, member, rated, shown, dynamic, state)``: ``table_rows[b] = rows_of[b]``, ``rated``
-    the population's rated mask or empty, ``state`` the dynamics' arrays."""
+    ``candidates="rated"`` the films they did not rate counted as shown, and with ``dynamic`` the
+    dynamics' state as `recworld.simulators.dynamics.EngagementDynamics.initial_state` makes it.
+    ``packed`` = ``(pointer, table_rows, rows_of, sigma, noise, user, member, rated, shown, dynamic,
+    state)`` (`start_answers` for the second to sixth), ``rated`` the population's rated mask or
+    empty, ``state`` the dynamics' arrays."""
     pointer, table_rows, rows_of, sigma, noise, user, member, rated, shown, dynamic, state = packed.items
     affinity, boredom, recent, satisfaction, sessions = state
     for b in index:
-        pointer[b], table_rows[b] = 0, rows_of[b]
-        if len(noise):
-            sigma[b] = noise[user[b]]
+        pointer[b] = 0
+        start_answers(b, table_rows, rows_of, sigma, noise, user)
         if len(rated):
             row, rated_row = shown[b], rated[member[b]]
             for i in range(len(row)):

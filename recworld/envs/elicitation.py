@@ -155,11 +155,11 @@ class ElicitationKernel(Kernel):
             items = (episode, self.rated_table, self.rated, self.prior_prediction, scores, self.start_cache)
             packed = self.packed["start_elicitation"] = pack(items)
         if self.fold_in:
-            elicitation_start_packed(index, packed, True, True)
+            elicitation_start_packed(index, packed, clear=True, score=True)
         else:  # a recommender of your own predicts from no answers, between the two
-            elicitation_start_packed(index, packed, True, False)
+            elicitation_start_packed(index, packed, clear=True, score=False)
             self.predicted[index] = self._predict(index)
-            elicitation_start_packed(index, packed, False, True)
+            elicitation_start_packed(index, packed, clear=False, score=True)
 
     def predictions(self) -> np.ndarray:
         """The recommender's predicted rating of every film for each user, ``(B, n_items)``: a user with

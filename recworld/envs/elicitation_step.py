@@ -16,6 +16,7 @@ from recworld.envs.compiled import (
     record_batch,
     sample_ratings,
     scores_of,
+    start_answers,
 )
 from recworld.numerics.counter import uniform
 from recworld.numerics.metrics import dcg_discounts, select_top
@@ -408,15 +409,13 @@ def elicitation_start_packed(index: np.ndarray, packed: Packed, clear: bool, sco
     their rows of the score table and noise, and, with the fold-in, their posterior at the prior), with
     ``score`` their candidates and metrics (`elicitation_start`). ``packed`` = ``(episode, rated,
     rated_only, prior_prediction, scores, cache)``, ``episode`` = ``(asked, answers, known, table_rows,
-    rows_of, sigma, noise, user, at_prior, fold_in)``: ``table_rows[b] = rows_of[b]``."""
+    rows_of, sigma, noise, user, at_prior, fold_in)`` (`start_answers` for the fourth to eighth)."""
     episode, rated, rated_only, prior_prediction, scores, cache = packed.items
     asked, answers, known, table_rows, rows_of, sigma, noise, user, at_prior, fold_in = episode
     if clear:
         for b in index:
             asked[b, :], answers[b, :], known[b, :] = 0, 0.0, False
-            table_rows[b] = rows_of[b]
-            if len(noise):
-                sigma[b] = noise[user[b]]
+            start_answers(b, table_rows, rows_of, sigma, noise, user)
             if fold_in:
                 at_prior[b] = True
     if score:

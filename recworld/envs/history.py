@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from recworld.envs.compiled import observe_history, record_batch
+from recworld.envs.compiled import clear_history, observe_history, record_batch
 
 RESPONSE_CHANNELS = ("rating", "taken", "shown", "clicked")
 
@@ -38,8 +38,7 @@ class History:
 
     def clear(self, index: np.ndarray) -> None:
         """Forget the episodes of the users at ``index``."""
-        for array in (self.items, self.responses, self.shown_sum, self.rated_sum, self.n_shown, self.n_rated):
-            array[index] = 0.0
+        clear_history(np.asarray(index, dtype=np.int64), self.ring())
 
     def advance(self) -> int:
         """Move the ring's head back one position for a new step; the new head."""

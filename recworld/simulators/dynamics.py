@@ -160,15 +160,6 @@ class DynamicState:
     satisfaction: np.ndarray
     sessions: np.ndarray
 
-    def reset(self, users: np.ndarray | None = None) -> None:
-        """Back to a fresh episode for ``users`` (a mask or indices; all users when None)."""
-        index = slice(None) if users is None else users
-        self.affinity[index] = 0.0
-        self.boredom[index] = 0.0
-        self.recent[index] = 0.0
-        self.satisfaction[index] = 0.0
-        self.sessions[index] = 1
-
     def repeat(self, times: int) -> DynamicState:
         """A copy with each user's row repeated ``times`` times (for lookahead over candidates)."""
         return DynamicState(
