@@ -21,7 +21,15 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from recworld.envs.compiled import Packed, all_within, observe_packed, pack, start_episodes
+from recworld.envs.compiled import (
+    Packed,
+    all_within,
+    blocks,
+    observe_blocks,
+    observe_packed,
+    pack,
+    start_episodes,
+)
 from recworld.envs.history import OBSERVATION_PARTS, History, Layout
 from recworld.envs.world import World, build_world
 from recworld.numerics.counter import seed_words, stream_keys
@@ -217,7 +225,11 @@ class Kernel(ABC):
         if packed is None:
             items = (layout.bases, layout.strides, self.history.ring(), self.world.population_features)
             packed = self.packed["observe"] = pack((*items, self.member, self.t, self.horizon))
-        observe_packed(buffer, self.history.head, packed)
+        n_blocks = blocks(self.batch)
+        if n_blocks > 1:
+            observe_blocks(buffer, self.history.head, packed, n_blocks)
+        else:
+            observe_packed(buffer, self.history.head, packed)
         if layout.rows:
             return buffer[: layout.total] if first else buffer.reshape(self.batch, layout.total)
         return layout.first(buffer) if first else layout.parts(buffer)

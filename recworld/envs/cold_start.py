@@ -9,8 +9,10 @@ import numpy as np
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
 from recworld.envs.compiled import (
     REWARD_KINDS,
+    blocks,
     pack,
     preferences,
+    recommend_step_blocks,
     recommend_step_packed,
     scores_of,
     start_recommendation,
@@ -186,7 +188,11 @@ class RecommendationKernel(Kernel):
         clicks = self._python_answers(actions) if self.probs_given else self.no_clicks
         if self.regret_in_python:
             self.best_given[:] = self.best_unseen()[1].sum(axis=1)
-        recommend_step_packed(actions, head, clicks, packed)
+        n_blocks = blocks(self.batch)
+        if n_blocks > 1:
+            recommend_step_blocks(actions, head, clicks, packed, n_blocks)
+        else:
+            recommend_step_packed(actions, head, clicks, packed)
         reward, done, floats, counts = self.outputs
         info = {
             "rating": floats[0],
@@ -240,8 +246,8 @@ class RecommendationKernel(Kernel):
         """For a simulator or a choice model of your own: the rating probabilities (into ``probs``) and,
         for a choice model of your own, the clicks, ``(B, S)``, from the same draws the compiled step uses."""
         state, profiles = self.dynamic_state, self.world.genre_profiles
-        shift = preferences(self.dynamics_parameters, state[0], state[1])
-        scores = scores_of(actions, self.table_rows, self.table, shift, profiles)
+        shift = preferences(0, self.batch, self.dynamics_parameters, state[0], state[1])
+        scores = scores_of(0, self.batch, actions, self.table_rows, self.table, shift, profiles)
         self.probs[...] = self.world.simulator.rating_probabilities(self.user, scores)
         if self.choice_parameters[0] >= 0:
             return np.zeros(actions.shape, dtype=bool)

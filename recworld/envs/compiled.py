@@ -13,6 +13,11 @@ computed in Python before the call and handed over (``probs_given``, ``clicks_gi
 
 Draws come from `recworld.numerics.counter`: draw ``d`` of step ``t`` in each episode's stream.
 
+Every loop over users runs over ``range(lo, hi)``, a block of the batch. A vector environment of many
+users steps its blocks on numba's threads (the ``*_blocks`` calls, in `blocks` blocks): no user's
+step reads what another's writes, so the result is the same on any number of threads. The number
+of threads is numba's (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads`` in the calling thread).
+
 Inner loops over a row read and write it through a view taken before the loop (``row = a[b]``), not
 ``a[b, f]``: a store might alias any array, so an index read inside the loop (``a[member[b], f]``) is
 read again, and checked for a negative value, on every pass, and the loop is not vectorised.
@@ -22,8 +27,9 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.core import types
 from numba.experimental import structref
 
@@ -53,6 +59,19 @@ DYNAMICS = (
     "neutral_rating",
     "rating_spread",
 )
+
+
+#: the fewest users a thread steps: a smaller batch steps on the calling thread alone (starting the
+#: threads costs more than they would save)
+USERS_PER_THREAD = 256
+
+
+def blocks(batch: int) -> int:
+    """How many blocks a batch of ``batch`` users steps in: one per thread of numba's, each of at least
+    `USERS_PER_THREAD` users."""
+    if batch < 2 * USERS_PER_THREAD:
+        return 1
+    return max(1, min(numba.get_num_threads(), batch // USERS_PER_THREAD))
 
 
 # ------------------------------------------------------------------ standing arguments, held natively
@@ -173,14 +192,13 @@ def start_recommendation(index: np.ndarray, packed: Packed) -> None:
 
 @njit(cache=True)
 def level_probabilities(
-    scores: np.ndarray, sigma: np.ndarray, thresholds: np.ndarray, out: np.ndarray
+    lo: int, hi: int, scores: np.ndarray, sigma: np.ndarray, thresholds: np.ndarray, out: np.ndarray
 ) -> None:
     """The ordinal probit's level probabilities of latent ``scores`` ``(B, S)`` with user noise ``sigma``
     ``(B,)`` into ``out`` ``(B, S, L)`` (`recworld.simulators.ordinal.level_probabilities`); a noise of 0
     puts all the mass on the level the score falls in (a replayed rating)."""
-    batch, slots = scores.shape
-    n = len(thresholds)
-    for b in range(batch):
+    slots, n = scores.shape[1], len(thresholds)
+    for b in range(lo, hi):
         noise = sigma[b]
         for j in range(slots):
             score = scores[b, j]
@@ -202,13 +220,19 @@ def level_probabilities(
 
 @njit(cache=True)
 def sample_ratings(
-    probs: np.ndarray, levels: np.ndarray, keys: np.ndarray, steps: np.ndarray, first_draw: int
+    lo: int,
+    hi: int,
+    probs: np.ndarray,
+    levels: np.ndarray,
+    keys: np.ndarray,
+    steps: np.ndarray,
+    first_draw: int,
 ) -> np.ndarray:
     """A rating per slot at draw ``first_draw + j``'s position in the CDF of ``probs`` ``(B, S, L)``
     (`recworld.simulators.base.sample_levels`), ``(B, S)``."""
     batch, slots, n_levels = probs.shape
     ratings = np.empty((batch, slots))
-    for b in range(batch):
+    for b in range(lo, hi):
         for j in range(slots):
             total = 0.0
             for k in range(n_levels):
@@ -231,6 +255,8 @@ def _exp_below(x: float) -> float:
 
 @njit(cache=True)
 def choose(
+    lo: int,
+    hi: int,
     choice: np.ndarray,
     expected: np.ndarray,
     like: np.ndarray,
@@ -245,7 +271,7 @@ def choose(
     kind, temperature, no_click, decay = int(choice[0]), choice[1], choice[2], choice[3]
     clicked = np.zeros((batch, s), dtype=np.bool_)
     weights = np.zeros(s)
-    for b in range(batch):
+    for b in range(lo, hi):
         key, step = keys[b], steps[b]
         if kind == 0:  # multinomial logit with a no-click option, one uniform
             top = no_click / temperature
@@ -303,6 +329,8 @@ def reward_of(
 # ------------------------------------------------------------------ what the user can see
 @njit(cache=True)
 def record_batch(
+    lo: int,
+    hi: int,
     head: int,
     items: np.ndarray,
     ratings: np.ndarray,
@@ -322,7 +350,7 @@ def record_batch(
     """Add every user's step (``items`` etc. ``(B, S)``) at ring position ``head``
     (`recworld.envs.history.History`)."""
     d = features.shape[1]
-    for b in range(items.shape[0]):
+    for b in range(lo, hi):
         shown_row, rated_row = shown_sum[b], rated_sum[b]
         for j in range(items.shape[1]):
             scaled = (ratings[b, j] - low) / span if taken[b, j] else 0.0
@@ -348,12 +376,12 @@ def record_batch(
 
 
 @njit(cache=True)
-def _unroll(ring: np.ndarray, split: int, out: np.ndarray, base: int, stride: int) -> None:
+def _unroll(lo: int, hi: int, ring: np.ndarray, split: int, out: np.ndarray, base: int, stride: int) -> None:
     """Each row ``b`` of a ring ``(B, n)`` read from ``split`` round to ``split - 1``, into
     ``out[base + b * stride:][:n]``: two contiguous runs per row."""
-    batch, n = ring.shape
+    n = ring.shape[1]
     tail = n - split
-    for b in range(batch):
+    for b in range(lo, hi):
         row = out[base + b * stride :]  # a view: indices the compiler knows are not negative
         for i in range(tail):
             row[i] = ring[b, split + i]
@@ -363,6 +391,8 @@ def _unroll(ring: np.ndarray, split: int, out: np.ndarray, base: int, stride: in
 
 @njit(cache=True)
 def observe_history(
+    lo: int,
+    hi: int,
     out: np.ndarray,
     bases: np.ndarray,
     strides: np.ndarray,
@@ -379,15 +409,19 @@ def observe_history(
     user ``b``'s part ``k`` starts at ``bases[k] + b * strides[k]`` (`recworld.envs.history.Layout`)."""
     batch, window, slots, d = ring_items.shape
     channels = ring_responses.shape[3]
-    _unroll(ring_items.reshape(batch, window * slots * d), head * slots * d, out, bases[0], strides[0])
     _unroll(
+        lo, hi, ring_items.reshape(batch, window * slots * d), head * slots * d, out, bases[0], strides[0]
+    )
+    _unroll(
+        lo,
+        hi,
         ring_responses.reshape(batch, window * slots * channels),
         head * slots * channels,
         out,
         bases[1],
         strides[1],
     )
-    for b in range(batch):
+    for b in range(lo, hi):
         row = out[bases[2] + b * strides[2] :]
         per_shown, per_rated = 1.0 / max(n_shown[b], 1.0), 1.0 / max(n_rated[b], 1.0)  # (a division is slow)
         shown, rated = shown_sum[b], rated_sum[b]
@@ -399,6 +433,8 @@ def observe_history(
 
 @njit(cache=True)
 def observe(
+    lo: int,
+    hi: int,
     out: np.ndarray,
     bases: np.ndarray,
     strides: np.ndarray,
@@ -411,24 +447,26 @@ def observe(
     """Write the whole observation into ``out`` as `observe_history` does, parts in the order ``user``
     (the member's public features), ``progress`` (step / horizon), then `observe_history`'s three
     (``history`` is `recworld.envs.history.History.state`)."""
-    for b in range(len(member)):
+    for b in range(lo, hi):
         row, features = out[bases[0] + b * strides[0] :], population_features[member[b]]
         for f in range(len(features)):
             row[f] = features[f]
         out[bases[1] + b * strides[1]] = min(t[b], horizon) / horizon
-    observe_history(out, bases[2:], strides[2:], *history)
+    observe_history(lo, hi, out, bases[2:], strides[2:], *history)
 
 
 # ------------------------------------------------------------------ Engagement's dynamics
 @njit(cache=True)
-def preferences(params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray) -> np.ndarray:
+def preferences(
+    lo: int, hi: int, params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray
+) -> np.ndarray:
     """Each user's per-genre score shift ``(B, G)``, ``(B, 0)`` when no component shifts scores
     (`recworld.simulators.dynamics.EngagementDynamics.preference`)."""
     has_boredom, has_drift = len(params) > 0 and params[0] > 0, len(params) > 0 and params[5] > 0
     if not (has_boredom or has_drift):
         return np.zeros((affinity.shape[0], 0))
-    shift = np.zeros(affinity.shape)
-    for b in range(affinity.shape[0]):
+    shift = np.empty(affinity.shape)
+    for b in range(lo, hi):
         for g in range(affinity.shape[1]):
             value = affinity[b, g] if has_drift else 0.0
             if has_boredom:
@@ -439,13 +477,19 @@ def preferences(params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray) -
 
 @njit(cache=True)
 def scores_of(
-    actions: np.ndarray, rows: np.ndarray, table: np.ndarray, shift: np.ndarray, profiles: np.ndarray
+    lo: int,
+    hi: int,
+    actions: np.ndarray,
+    rows: np.ndarray,
+    table: np.ndarray,
+    shift: np.ndarray,
+    profiles: np.ndarray,
 ) -> np.ndarray:
     """The latent scores of the actions ``(B, S)``: the table's, plus the genre ``shift`` (``(B, G)``, or
     ``(B, 0)`` for none) weighted by each item's genre profile."""
     batch, s = actions.shape
     out = np.empty((batch, s))
-    for b in range(batch):
+    for b in range(lo, hi):
         for j in range(s):
             item = actions[b, j]
             score = float(table[rows[b], item])
@@ -457,6 +501,8 @@ def scores_of(
 
 @njit(cache=True)
 def update_dynamics(
+    lo: int,
+    hi: int,
     params: np.ndarray,
     actions: np.ndarray,
     ratings: np.ndarray,
@@ -466,22 +512,22 @@ def update_dynamics(
     keys: np.ndarray,
     steps: np.ndarray,
     first_draw: int,
-) -> np.ndarray:
+    left: np.ndarray,
+) -> None:
     """One step of every user's dynamics in place (`EngagementDynamics.update`, then the session's end
-    and the user's return drawn); returns who leaves, ``(B,)``."""
+    and the user's return drawn); who leaves into ``left``, ``(B,)``."""
     affinity, boredom, recent, satisfaction, sessions = state
-    batch, n_genres = actions.shape[0], profiles.shape[1]
+    n_genres = profiles.shape[1]
     neutral, spread = params[16], params[17]
     has_boredom, has_drift, has_satisfaction = params[0] > 0, params[5] > 0, params[8] > 0
     gain, decay, rate, limit = params[1], params[2], params[6], params[7]
     memory = params[11]
     keep = 1.0 - memory
-    left = np.zeros(batch, dtype=np.bool_)
     slots = actions.shape[1]
     wear_cost = params[10]
     # each genre's share of what the user took, and that share weighted by their verdict
     consumed, drifted = np.empty(n_genres), np.empty(n_genres)
-    for b in range(batch):
+    for b in range(lo, hi):
         outcome_sum, n_taken = 0.0, 0
         user_recent, user_boredom, user_affinity = recent[b], boredom[b], affinity[b]
         for g in range(n_genres):
@@ -521,12 +567,13 @@ def update_dynamics(
                     boredom[b, g] *= params[4]
             sessions[b] += 1
         left[b] = session_over and not comes_back
-    return left
 
 
 # ------------------------------------------------------------------ the best unseen items, for regret
 @njit(cache=True)
 def static_best_expected(
+    lo: int,
+    hi: int,
     top: np.ndarray,
     expected: np.ndarray,
     top_rows: np.ndarray,
@@ -537,9 +584,9 @@ def static_best_expected(
     """Each user's ``s`` best unseen items' expected ratings, summed, from their precomputed list
     ``top``/``expected`` (row ``top_rows[b]``); with one item per step a pointer moves past what was
     shown (it stops at the list's end, which only a user with nothing unseen left reaches)."""
-    batch, last = len(top_rows), top.shape[1] - 1
-    out = np.zeros(batch)
-    for b in range(batch):
+    last = top.shape[1] - 1
+    out = np.zeros(len(top_rows))
+    for b in range(lo, hi):
         m = top_rows[b]
         if s == 1:
             p = pointer[b]
@@ -559,6 +606,8 @@ def static_best_expected(
 
 @njit(cache=True)
 def best_shifted_scores(
+    lo: int,
+    hi: int,
     table: np.ndarray,
     rows: np.ndarray,
     order: np.ndarray,
@@ -572,9 +621,8 @@ def best_shifted_scores(
     ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``) and the
     walk stops once no item further down can enter: an item's shift is a convex mix of the genres'
     (its profile sums to 1 or 0), so it is at most ``max(0, max(shift))``."""
-    batch = len(rows)
-    out = np.full((batch, s), -np.inf)
-    for b in range(batch):
+    out = np.full((len(rows), s), -np.inf)
+    for b in range(lo, hi):
         top_shift = 0.0
         for g in range(shift.shape[1]):
             top_shift = max(top_shift, shift[b, g])
@@ -601,6 +649,8 @@ def best_shifted_scores(
 # ------------------------------------------------------------------ one step of ColdStart / Engagement
 @njit(cache=True)
 def recommend_step(
+    lo: int,
+    hi: int,
     actions: np.ndarray,
     head: int,
     clicks: np.ndarray,
@@ -653,25 +703,26 @@ def recommend_step(
     batch, s = actions.shape
     n_levels = len(levels)
     low, high = levels.min(), levels.max()
-    steps = np.minimum(t, horizon - 1)
+    steps = np.empty(batch, dtype=t.dtype)
     # which slots are fresh: neither shown earlier nor repeated earlier in the slate
     fresh = np.empty((batch, s), dtype=np.bool_)
-    for b in range(batch):
+    for b in range(lo, hi):
+        steps[b] = min(t[b], horizon - 1)
         for j in range(s):
             ok = not shown[b, actions[b, j]]
             for k in range(j):
                 ok = ok and actions[b, k] != actions[b, j]
             fresh[b, j] = ok
-    shift = preferences(dynamics, state[0], state[1])
+    shift = preferences(lo, hi, dynamics, state[0], state[1])
     # the best unseen items' expected ratings, before this step changes anything
     if regret_mode == 1:
-        best_sum = static_best_expected(top, top_expected, top_rows, pointer, shown, s)
+        best_sum = static_best_expected(lo, hi, top, top_expected, top_rows, pointer, shown, s)
     elif regret_mode == 2:
-        best = best_shifted_scores(table, rows, top, top_rows, shown, shift, profiles, s)
+        best = best_shifted_scores(lo, hi, table, rows, top, top_rows, shown, shift, profiles, s)
         best_probs = np.empty((batch, s, n_levels), dtype=np.float32)
-        level_probabilities(best, sigma, thresholds, best_probs)
+        level_probabilities(lo, hi, best, sigma, thresholds, best_probs)
         best_sum = np.zeros(batch)
-        for b in range(batch):
+        for b in range(lo, hi):
             for j in range(s):
                 for k in range(n_levels):
                     best_sum[b] += best_probs[b, j, k] * levels[k]
@@ -679,10 +730,11 @@ def recommend_step(
         best_sum = best_given
     # the user's answer: rating distribution, sampled rating, choice
     if not probs_given:
-        level_probabilities(scores_of(actions, rows, table, shift, profiles), sigma, thresholds, probs)
+        scores = scores_of(lo, hi, actions, rows, table, shift, profiles)
+        level_probabilities(lo, hi, scores, sigma, thresholds, probs)
     expected = np.empty((batch, s))
     like = np.empty((batch, s))
-    for b in range(batch):
+    for b in range(lo, hi):
         for j in range(s):
             e, lk = 0.0, 0.0
             for k in range(n_levels):
@@ -690,11 +742,17 @@ def recommend_step(
                 if liked[k]:
                     lk += probs[b, j, k]
             expected[b, j], like[b, j] = (e, lk) if fresh[b, j] else (-np.inf, 0.0)
-    ratings = sample_ratings(probs, levels, keys, steps, 0)
-    clicked = clicks & fresh if clicks_given else choose(choice, expected, like, fresh, keys, steps, s)
+    ratings = sample_ratings(lo, hi, probs, levels, keys, steps, 0)
+    if clicks_given:
+        clicked = np.empty((batch, s), dtype=np.bool_)
+        for b in range(lo, hi):
+            for j in range(s):
+                clicked[b, j] = clicks[b, j] and fresh[b, j]
+    else:
+        clicked = choose(lo, hi, choice, expected, like, fresh, keys, steps, s)
     taken = fresh if s == 1 else clicked
     # rewards and info
-    for b in range(batch):
+    for b in range(lo, hi):
         n_fresh, n_taken, n_clicks, rating_sum, expected_sum, total = 0, 0, 0, 0.0, 0.0, 0.0
         for j in range(s):
             item = actions[b, j]
@@ -721,12 +779,14 @@ def recommend_step(
         floats[1, b] = expected_sum / max(n_fresh, 1)
         floats[2, b] = (best_sum[b] - expected_sum) / s if regret_mode > 0 else 0.0
         counts[0, b], counts[1, b] = n_clicks, s - n_fresh
-    record_batch(head, actions, ratings, taken, fresh, clicked, features, low, high - low, *ring)
+    record_batch(lo, hi, head, actions, ratings, taken, fresh, clicked, features, low, high - low, *ring)
     if len(dynamics):
-        done[0] = update_dynamics(dynamics, actions, ratings, taken, profiles, state, keys, steps, 2 * s)
-    else:
-        done[0] = False
-    for b in range(batch):
+        update_dynamics(
+            lo, hi, dynamics, actions, ratings, taken, profiles, state, keys, steps, 2 * s, done[0]
+        )
+    for b in range(lo, hi):
+        if not len(dynamics):
+            done[0, b] = False
         t[b] += 1
         done[1, b] = t[b] >= horizon and not done[0, b]
 
@@ -734,13 +794,48 @@ def recommend_step(
 # ------------------------------------------------------------------ the calls with packed arguments
 @njit(cache=True)
 def recommend_step_packed(actions: np.ndarray, head: int, clicks: np.ndarray, packed: Packed) -> None:
-    """`recommend_step` with the arguments after ``clicks`` in ``packed``."""
-    recommend_step(actions, head, clicks, *packed.items)
+    """`recommend_step` of the whole batch, with the arguments after ``clicks`` in ``packed``."""
+    recommend_step(0, len(actions), actions, head, clicks, *packed.items)
+
+
+@njit(cache=True)
+def recommend_step_block(
+    block: int, blocks: int, actions: np.ndarray, head: int, clicks: np.ndarray, packed: Packed
+) -> None:
+    """`recommend_step` of block ``block`` of ``blocks`` equal blocks of users."""
+    batch = len(actions)
+    lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+    recommend_step(lo, hi, actions, head, clicks, *packed.items)
+
+
+@njit(cache=True, parallel=True)
+def recommend_step_blocks(
+    actions: np.ndarray, head: int, clicks: np.ndarray, packed: Packed, blocks: int
+) -> None:
+    """`recommend_step_packed` in ``blocks`` blocks of users, on numba's threads."""
+    for block in prange(blocks):
+        recommend_step_block(block, blocks, actions, head, clicks, packed)
 
 
 @njit(cache=True)
 def observe_packed(out: np.ndarray, head: int, packed: Packed) -> None:
-    """`observe` with ``packed`` = ``(bases, strides, ring, population_features, member, t, horizon)``,
-    ``ring`` the history's arrays read from ``head``."""
+    """`observe` of the whole batch with ``packed`` = ``(bases, strides, ring, population_features,
+    member, t, horizon)``, ``ring`` the history's arrays read from ``head``."""
     bases, strides, ring, features, member, t, horizon = packed.items
-    observe(out, bases, strides, (head, *ring), features, member, t, horizon)
+    observe(0, len(member), out, bases, strides, (head, *ring), features, member, t, horizon)
+
+
+@njit(cache=True)
+def observe_block(block: int, blocks: int, out: np.ndarray, head: int, packed: Packed) -> None:
+    """`observe` of block ``block`` of ``blocks`` equal blocks of users."""
+    bases, strides, ring, features, member, t, horizon = packed.items
+    batch = len(member)
+    lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+    observe(lo, hi, out, bases, strides, (head, *ring), features, member, t, horizon)
+
+
+@njit(cache=True, parallel=True)
+def observe_blocks(out: np.ndarray, head: int, packed: Packed, blocks: int) -> None:
+    """`observe_packed` in ``blocks`` blocks of users, on numba's threads."""
+    for block in prange(blocks):
+        observe_block(block, blocks, out, head, packed)

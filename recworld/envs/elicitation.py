@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
-from recworld.envs.compiled import pack
+from recworld.envs.compiled import blocks, pack
 from recworld.envs.elicitation_step import (
     elicitation_answers,
     elicitation_finish,
     elicitation_start_packed,
+    elicitation_step_blocks,
     elicitation_step_packed,
 )
 from recworld.envs.recommender import FoldInRecommender, Recommender, default_recommender
@@ -192,12 +193,18 @@ class ElicitationKernel(Kernel):
             packed = self.packed.get("step")
             if packed is None:
                 packed = self.packed["step"] = pack((answer_arguments, finish_arguments))
-            elicitation_step_packed(actions, head, packed)
+            n_blocks = blocks(self.batch)
+            if n_blocks > 1:
+                elicitation_step_blocks(actions, head, packed, n_blocks)
+            else:
+                elicitation_step_packed(actions, head, packed)
         else:  # a recommender of your own sees every question (a "don't know" is an answer too)
-            answered = elicitation_answers(actions, *answer_arguments)
+            answered = elicitation_answers(0, self.batch, actions, *answer_arguments)
             given = self._predict(self.rows).astype(np.float32)
             everyone = np.ones(self.batch, dtype=bool)
-            elicitation_finish(actions, head, answered, everyone, False, given, *finish_arguments)
+            elicitation_finish(
+                0, self.batch, actions, head, answered, everyone, False, given, *finish_arguments
+            )
         reward, terminated, floats, counts = self.outputs
         if self.keep_log:
             for b in range(self.batch):  # rendering only

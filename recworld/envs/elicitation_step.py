@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from recworld.envs.compiled import (
     Packed,
@@ -61,6 +61,8 @@ POSTERIOR = (
 
 @njit(cache=True)
 def elicitation_answers(
+    lo: int,
+    hi: int,
     actions: np.ndarray,
     rows: np.ndarray,
     table: np.ndarray,
@@ -87,15 +89,18 @@ def elicitation_answers(
     ``aware_shape = (gamma, center, scale)``, or ``awareness`` given), and their rating (draw 1).
     Records the question; returns knows, rating, expected rating and repeat, ``(B,)`` each."""
     batch, n_levels = actions.shape[0], len(levels)
-    steps = np.minimum(t, horizon - 1)
+    steps = np.empty(batch, dtype=t.dtype)
+    for b in range(lo, hi):
+        steps[b] = min(t[b], horizon - 1)
     if not probs_given:
         no_shift = np.zeros((batch, 0))
-        level_probabilities(scores_of(actions, rows, table, no_shift, no_shift), sigma, thresholds, probs)
-    rating = sample_ratings(probs, levels, keys, steps, 1).reshape(batch)
+        scores = scores_of(lo, hi, actions, rows, table, no_shift, no_shift)
+        level_probabilities(lo, hi, scores, sigma, thresholds, probs)
+    rating = sample_ratings(lo, hi, probs, levels, keys, steps, 1).reshape(batch)
     knows = np.zeros(batch, dtype=np.bool_)
     expected = np.zeros(batch)
     repeat = np.zeros(batch, dtype=np.bool_)
-    for b in range(batch):
+    for b in range(lo, hi):
         item, step = actions[b, 0], steps[b]
         if awareness_given:
             aware = awareness[b]
@@ -286,6 +291,8 @@ def fold_in_answer(b: int, item: int, rating: float, posterior: tuple, predicted
 
 @njit(cache=True)
 def elicitation_metrics(
+    lo: int,
+    hi: int,
     actions: np.ndarray,
     knows: np.ndarray,
     rating: np.ndarray,
@@ -308,7 +315,7 @@ def elicitation_metrics(
     before = np.zeros(batch)
     no_ideal = np.zeros(0, dtype=np.int64)
     discounts = dcg_discounts(k)
-    for b in range(batch):
+    for b in range(lo, hi):
         item, m = actions[b, 0], member[b]
         row = prior_prediction if at_prior[b] else predicted[b]
         was_candidate = candidates[b, item]
@@ -341,6 +348,8 @@ def elicitation_metrics(
 
 @njit(cache=True)
 def elicitation_finish(
+    lo: int,
+    hi: int,
     actions: np.ndarray,
     head: int,
     answered: tuple,
@@ -365,13 +374,17 @@ def elicitation_finish(
     batch = len(knows)
     posterior, scores = metric_arguments
     ndcg, mae, low, high = scores[10:]
-    ndcg_before = ndcg.copy()
-    before = elicitation_metrics(actions, knows, rating, changed, fold_in, posterior, given, scores)
-    for b in range(batch):
+    ndcg_before = np.empty(batch)
+    for b in range(lo, hi):
+        ndcg_before[b] = ndcg[b]
+    before = elicitation_metrics(lo, hi, actions, knows, rating, changed, fold_in, posterior, given, scores)
+    for b in range(lo, hi):
         reward[b] = before[b] - mae[b] if mae_reward else ndcg[b] - ndcg_before[b]
     ratings = rating.reshape(batch, 1)
     taken = knows.reshape(batch, 1)
     record_batch(
+        lo,
+        hi,
         head,
         actions,
         ratings,
@@ -383,7 +396,7 @@ def elicitation_finish(
         high - low,
         *ring,
     )
-    for b in range(batch):
+    for b in range(lo, hi):
         t[b] += 1
         terminated[b] = t[b] >= horizon
         floats[0, b] = rating[b] if knows[b] else 0.0
@@ -393,14 +406,14 @@ def elicitation_finish(
 
 @njit(cache=True)
 def elicitation_step(
-    actions: np.ndarray, head: int, answer_arguments: tuple, finish_arguments: tuple
+    lo: int, hi: int, actions: np.ndarray, head: int, answer_arguments: tuple, finish_arguments: tuple
 ) -> None:
     """A whole Elicitation step with the default fold-in recommender (one call: `elicitation_answers`
     with ``answer_arguments``, then `elicitation_finish` with ``finish_arguments``, its arguments from
     ``metric_arguments`` on)."""
-    answered = elicitation_answers(actions, *answer_arguments)
+    answered = elicitation_answers(lo, hi, actions, *answer_arguments)
     no_predictions = np.zeros((1, 1), dtype=np.float32)
-    elicitation_finish(actions, head, answered, answered[0], True, no_predictions, *finish_arguments)
+    elicitation_finish(lo, hi, actions, head, answered, answered[0], True, no_predictions, *finish_arguments)
 
 
 @njit(cache=True)
@@ -424,5 +437,20 @@ def elicitation_start_packed(index: np.ndarray, packed: Packed, clear: bool, sco
 
 @njit(cache=True)
 def elicitation_step_packed(actions: np.ndarray, head: int, packed: Packed) -> None:
-    """`elicitation_step` with the arguments after ``head`` in ``packed``."""
-    elicitation_step(actions, head, *packed.items)
+    """`elicitation_step` of the whole batch, with the arguments after ``head`` in ``packed``."""
+    elicitation_step(0, len(actions), actions, head, *packed.items)
+
+
+@njit(cache=True)
+def elicitation_step_block(block: int, blocks: int, actions: np.ndarray, head: int, packed: Packed) -> None:
+    """`elicitation_step` of block ``block`` of ``blocks`` equal blocks of users."""
+    batch = len(actions)
+    lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+    elicitation_step(lo, hi, actions, head, *packed.items)
+
+
+@njit(cache=True, parallel=True)
+def elicitation_step_blocks(actions: np.ndarray, head: int, packed: Packed, blocks: int) -> None:
+    """`elicitation_step_packed` in ``blocks`` blocks of users, on numba's threads."""
+    for block in prange(blocks):
+        elicitation_step_block(block, blocks, actions, head, packed)

@@ -66,6 +66,8 @@ class History:
         ``ratings``/``taken``/``shown``/``clicked`` ``(B, S)`` (``clicked`` defaults to ``taken``)."""
         head = self.advance()
         record_batch(
+            0,
+            len(items),
             head,
             np.asarray(items, dtype=np.int64),
             np.asarray(ratings, dtype=np.float64),
@@ -92,7 +94,7 @@ class History:
         the first user's only."""
         layout = self.layout
         buffer = layout.new()
-        observe_history(buffer, layout.bases, layout.strides, *self.state())
+        observe_history(0, len(self.n_shown), buffer, layout.bases, layout.strides, *self.state())
         return layout.first(buffer) if first else layout.parts(buffer)
 
 

@@ -143,6 +143,46 @@ def test_vector_env_equals_single_envs_on_the_same_seeds(env_id, kwargs):
     assert ended > 0  # autoreset was exercised (the episodes are shorter than the rollout)
 
 
+@pytest.mark.parametrize(("env_id", "kwargs"), CONFIGS, ids=IDS)
+def test_a_batch_stepped_in_blocks_on_threads_equals_one_block(env_id, kwargs, monkeypatch):
+    """The compiled steps and observations split a large batch into blocks of users, one per thread:
+    forced onto 3 blocks (on however many threads numba has), ten users step exactly as in one."""
+    import recworld.envs.base as base
+    import recworld.envs.cold_start as cold_start
+    import recworld.envs.elicitation as elicitation
+
+    n, steps = 10, 40
+    shape = (n,) if "slate_size" not in kwargs else (n, kwargs["slate_size"])
+    actions = np.random.default_rng(2).integers(0, N, (steps, *shape))
+    traces = []
+    for n_blocks in (1, 3):
+        for module in (base, cold_start, elicitation):
+            monkeypatch.setattr(module, "blocks", lambda batch, n_blocks=n_blocks: n_blocks)
+        env = make_vec(env_id, n, autoreset_mode="same-step", **kwargs)
+        trace = [env.reset(seed=4)]
+        trace += [env.step(action) for action in actions]
+        traces.append(trace)
+    for t, (one, three) in enumerate(zip(*traces, strict=True)):
+        assert_equal_nested(one, three, f"step {t}")
+
+
+def assert_equal_nested(a, b, where):
+    """Equal, bit for bit, through tuples, dicts and object arrays (``final_obs``)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_equal_nested(a[key], b[key], f"{where} {key}")
+    elif isinstance(a, tuple) or (isinstance(a, np.ndarray) and a.dtype == object):
+        assert len(a) == len(b), where
+        for i, (u, v) in enumerate(zip(a, b, strict=True)):
+            assert_equal_nested(u, v, f"{where} [{i}]")
+    elif a is None:
+        assert b is None, where
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=where)
+        assert np.asarray(a).dtype == np.asarray(b).dtype, where
+
+
 def test_vector_reset_without_a_seed_continues_each_generator():
     """As Gymnasium's reset(seed=None): sub-environment i stays the single env seeded s + i."""
     venv = make_vec("recworld/ColdStart-v0", 2, horizon=3)
