@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 
 from recworld.data import load
@@ -135,7 +136,9 @@ def env_speed(
     its default wrappers (random actions drawn beforehand, resets included), user-steps per second of
     the native vector environments at ``num_envs`` users, the bare kernel (`bare_step_speed`), the
     ratios to it, and the vector environments' peak memory at ``memory_users`` users (each measured in
-    a fresh process), and, with ``startup``, `startup_seconds` of each.
+    a fresh process), and, with ``startup``, `startup_seconds` of each. The vector environments step
+    their users on numba's threads (``threads``; `recworld.envs.compiled.blocks`), and are timed on one
+    thread too, as the bare kernel runs.
 
     Timed in ``repeats`` rounds, each round the bare kernel then every environment, so that a slow
     spell of a shared machine falls on one round: the figures are the medians over the rounds, and each
@@ -160,11 +163,18 @@ def env_speed(
         except DataError as err:  # its data is not fetched: say so, time the rest
             print(f"{env_id}: not timed ({err})")
     rounds: list[dict[str, dict[str, float]]] = []
+    threads = numba.get_num_threads()
     for _ in range(repeats):
         bare = {"single": bare_step_speed(1, single_steps), "vector": bare_step_speed(num_envs, vector_steps)}
+        bare["vector_one_thread"] = bare["vector"]
         single = {label: _single_speed(env, single_steps) for label, env in singles.items()}
         vector = {label: _vector_speed(env, vector_steps) for label, env in vectors.items()}
-        rounds.append({"bare": bare, "single": single, "vector": vector})
+        numba.set_num_threads(1)
+        try:
+            one_thread = {label: _vector_speed(env, vector_steps) for label, env in vectors.items()}
+        finally:
+            numba.set_num_threads(threads)
+        rounds.append({"bare": bare, "single": single, "vector": vector, "vector_one_thread": one_thread})
 
     def median(kind: str, label: str, ratio: bool = False) -> float:
         values = [r[kind][label] / (r["bare"][kind] if ratio else 1.0) for r in rounds]
@@ -178,7 +188,11 @@ def env_speed(
         "single_env_steps_per_s": {
             label: median("single", label) if label in singles else float("nan") for label in single_ids
         },
+        "threads": threads,
         "vector_user_steps_per_s": {label: median("vector", label) for label in vectors},
+        "vector_user_steps_per_s_one_thread": {
+            label: median("vector_one_thread", label) for label in vectors
+        },
         "bare_kernel": {
             "single_steps_per_s": float(np.median([r["bare"]["single"] for r in rounds])),
             "vector_user_steps_per_s": float(np.median([r["bare"]["vector"] for r in rounds])),
@@ -189,6 +203,7 @@ def env_speed(
                 for label in single_ids
             },
             "vector": {label: median("vector", label, ratio=True) for label in vectors},
+            "vector_one_thread": {label: median("vector_one_thread", label, ratio=True) for label in vectors},
         },
         "peak_memory_mb": {
             env_id: {str(n): env_memory(env_id, n, dataset) for n in memory_users} for env_id in ENV_IDS
@@ -500,7 +515,8 @@ def _format_envs(results: dict[str, Any]) -> list[str]:
     lines = [
         f"environments on {results['env_dataset']} (vector: {results['num_envs']} users; medians of "
         f"{results.get('rounds', 1)} rounds); bare kernel {bare['single_steps_per_s']:,.0f} steps/s single, "
-        f"{bare['vector_user_steps_per_s']:,.0f} user-steps/s vector"
+        f"{bare['vector_user_steps_per_s']:,.0f} user-steps/s vector (one thread); vector environments "
+        f"on {results.get('threads', 1)} thread(s), and on one"
     ]
     single_goal = SINGLE_GOAL
     for label, single in results["single_env_steps_per_s"].items():
@@ -513,6 +529,9 @@ def _format_envs(results: dict[str, Any]) -> list[str]:
             goal = VECTOR_GOALS.get(label.split(" ")[0], 0)
             line += f"; vector {vector:,.0f} user-steps/s (x{ratios['vector'][label]:.2f} bare"
             line += f"; goal {goal:,}: {_verdict(vector, goal)})" if goal else ")"
+            one = results.get("vector_user_steps_per_s_one_thread", {}).get(label)
+            if one is not None:
+                line += f"; one thread {one:,.0f} (x{ratios['vector_one_thread'][label]:.2f} bare)"
         lines.append(line)
     for env_id, peaks in results.get("peak_memory_mb", {}).items():
         shown = ", ".join(f"{int(n):,} users {mb:,.0f} MB" for n, mb in peaks.items())

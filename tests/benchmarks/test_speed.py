@@ -31,11 +31,17 @@ def test_environment_speed_names_its_dataset_and_covers_every_environment():
     for label, rate in results["vector_user_steps_per_s"].items():
         ratio = results["ratio_to_bare"]["vector"][label]
         assert ratio == pytest.approx(rate / bare["vector_user_steps_per_s"])
+    assert results["threads"] >= 1  # the vector environments' threads; timed on one as well
+    assert set(results["vector_user_steps_per_s_one_thread"]) == set(results["vector_user_steps_per_s"])
+    for label, rate in results["vector_user_steps_per_s_one_thread"].items():
+        ratio = results["ratio_to_bare"]["vector_one_thread"][label]
+        assert rate > 0 and ratio == pytest.approx(rate / bare["vector_user_steps_per_s"])
     assert set(results["peak_memory_mb"]) == set(VECTOR_GOALS)
     assert all(mb >= 0 for peaks in results["peak_memory_mb"].values() for mb in peaks.values())
     text = format_speed({"machine": "test", **results})
     assert "environments on movielens-100k (vector: 4 users; medians of 1 rounds); bare kernel" in text
     assert "goal 5,000,000" in text and "peak memory added: 8 users" in text
+    assert "; one thread " in text
 
 
 def test_ratios_are_medians_of_each_rounds_own_ratio(monkeypatch):
