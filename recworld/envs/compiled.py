@@ -17,6 +17,9 @@ Every loop over users runs over ``range(lo, hi)``, a block of the batch. A vecto
 users steps its blocks on numba's threads (the ``*_blocks`` calls, in `blocks` blocks): no user's
 step reads what another's writes, so the result is the same on any number of threads. The number
 of threads is numba's (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads`` in the calling thread).
+Such a loop starts ``b = max(b, 0)``: from ``range(lo, hi)`` the compiler cannot tell that ``b`` is
+not negative, and the check for a negative index on every ``a[b]`` kept the loops inside from being
+vectorised (observations took a third longer).
 
 Inner loops over a row read and write it through a view taken before the loop (``row = a[b]``), not
 ``a[b, f]``: a store might alias any array, so an index read inside the loop (``a[member[b], f]``) is
@@ -199,6 +202,7 @@ def level_probabilities(
     puts all the mass on the level the score falls in (a replayed rating)."""
     slots, n = scores.shape[1], len(thresholds)
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         noise = sigma[b]
         for j in range(slots):
             score = scores[b, j]
@@ -233,6 +237,7 @@ def sample_ratings(
     batch, slots, n_levels = probs.shape
     ratings = np.empty((batch, slots))
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         for j in range(slots):
             total = 0.0
             for k in range(n_levels):
@@ -272,6 +277,7 @@ def choose(
     clicked = np.zeros((batch, s), dtype=np.bool_)
     weights = np.zeros(s)
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         key, step = keys[b], steps[b]
         if kind == 0:  # multinomial logit with a no-click option, one uniform
             top = no_click / temperature
@@ -351,6 +357,7 @@ def record_batch(
     (`recworld.envs.history.History`)."""
     d = features.shape[1]
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         shown_row, rated_row = shown_sum[b], rated_sum[b]
         for j in range(items.shape[1]):
             scaled = (ratings[b, j] - low) / span if taken[b, j] else 0.0
@@ -382,6 +389,7 @@ def _unroll(lo: int, hi: int, ring: np.ndarray, split: int, out: np.ndarray, bas
     n = ring.shape[1]
     tail = n - split
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         row = out[base + b * stride :]  # a view: indices the compiler knows are not negative
         for i in range(tail):
             row[i] = ring[b, split + i]
@@ -422,6 +430,7 @@ def observe_history(
         strides[1],
     )
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         row = out[bases[2] + b * strides[2] :]
         per_shown, per_rated = 1.0 / max(n_shown[b], 1.0), 1.0 / max(n_rated[b], 1.0)  # (a division is slow)
         shown, rated = shown_sum[b], rated_sum[b]
@@ -448,6 +457,7 @@ def observe(
     (the member's public features), ``progress`` (step / horizon), then `observe_history`'s three
     (``history`` is `recworld.envs.history.History.state`)."""
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         row, features = out[bases[0] + b * strides[0] :], population_features[member[b]]
         for f in range(len(features)):
             row[f] = features[f]
@@ -467,6 +477,7 @@ def preferences(
         return np.zeros((affinity.shape[0], 0))
     shift = np.empty(affinity.shape)
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         for g in range(affinity.shape[1]):
             value = affinity[b, g] if has_drift else 0.0
             if has_boredom:
@@ -490,6 +501,7 @@ def scores_of(
     batch, s = actions.shape
     out = np.empty((batch, s))
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         for j in range(s):
             item = actions[b, j]
             score = float(table[rows[b], item])
@@ -528,6 +540,7 @@ def update_dynamics(
     # each genre's share of what the user took, and that share weighted by their verdict
     consumed, drifted = np.empty(n_genres), np.empty(n_genres)
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         outcome_sum, n_taken = 0.0, 0
         user_recent, user_boredom, user_affinity = recent[b], boredom[b], affinity[b]
         for g in range(n_genres):
@@ -587,6 +600,7 @@ def static_best_expected(
     last = top.shape[1] - 1
     out = np.zeros(len(top_rows))
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         m = top_rows[b]
         if s == 1:
             p = pointer[b]
@@ -623,6 +637,7 @@ def best_shifted_scores(
     (its profile sums to 1 or 0), so it is at most ``max(0, max(shift))``."""
     out = np.full((len(rows), s), -np.inf)
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         top_shift = 0.0
         for g in range(shift.shape[1]):
             top_shift = max(top_shift, shift[b, g])
@@ -707,6 +722,7 @@ def recommend_step(
     # which slots are fresh: neither shown earlier nor repeated earlier in the slate
     fresh = np.empty((batch, s), dtype=np.bool_)
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         steps[b] = min(t[b], horizon - 1)
         for j in range(s):
             ok = not shown[b, actions[b, j]]
@@ -723,6 +739,7 @@ def recommend_step(
         level_probabilities(lo, hi, best, sigma, thresholds, best_probs)
         best_sum = np.zeros(batch)
         for b in range(lo, hi):
+            b = max(b, 0)  # (not negative: see the module's docstring)
             for j in range(s):
                 for k in range(n_levels):
                     best_sum[b] += best_probs[b, j, k] * levels[k]
@@ -735,6 +752,7 @@ def recommend_step(
     expected = np.empty((batch, s))
     like = np.empty((batch, s))
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         for j in range(s):
             e, lk = 0.0, 0.0
             for k in range(n_levels):
@@ -746,6 +764,7 @@ def recommend_step(
     if clicks_given:
         clicked = np.empty((batch, s), dtype=np.bool_)
         for b in range(lo, hi):
+            b = max(b, 0)  # (not negative: see the module's docstring)
             for j in range(s):
                 clicked[b, j] = clicks[b, j] and fresh[b, j]
     else:
@@ -753,6 +772,7 @@ def recommend_step(
     taken = fresh if s == 1 else clicked
     # rewards and info
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         n_fresh, n_taken, n_clicks, rating_sum, expected_sum, total = 0, 0, 0, 0.0, 0.0, 0.0
         for j in range(s):
             item = actions[b, j]
@@ -785,6 +805,7 @@ def recommend_step(
             lo, hi, dynamics, actions, ratings, taken, profiles, state, keys, steps, 2 * s, done[0]
         )
     for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         if not len(dynamics):
             done[0, b] = False
         t[b] += 1

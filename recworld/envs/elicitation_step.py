@@ -91,6 +91,7 @@ def elicitation_answers(
     batch, n_levels = actions.shape[0], len(levels)
     steps = np.empty(batch, dtype=t.dtype)
     for b in range(lo, hi):
+        b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         steps[b] = min(t[b], horizon - 1)
     if not probs_given:
         no_shift = np.zeros((batch, 0))
@@ -101,6 +102,7 @@ def elicitation_answers(
     expected = np.zeros(batch)
     repeat = np.zeros(batch, dtype=np.bool_)
     for b in range(lo, hi):
+        b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         item, step = actions[b, 0], steps[b]
         if awareness_given:
             aware = awareness[b]
@@ -316,6 +318,7 @@ def elicitation_metrics(
     no_ideal = np.zeros(0, dtype=np.int64)
     discounts = dcg_discounts(k)
     for b in range(lo, hi):
+        b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         item, m = actions[b, 0], member[b]
         row = prior_prediction if at_prior[b] else predicted[b]
         was_candidate = candidates[b, item]
@@ -376,9 +379,11 @@ def elicitation_finish(
     ndcg, mae, low, high = scores[10:]
     ndcg_before = np.empty(batch)
     for b in range(lo, hi):
+        b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         ndcg_before[b] = ndcg[b]
     before = elicitation_metrics(lo, hi, actions, knows, rating, changed, fold_in, posterior, given, scores)
     for b in range(lo, hi):
+        b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         reward[b] = before[b] - mae[b] if mae_reward else ndcg[b] - ndcg_before[b]
     ratings = rating.reshape(batch, 1)
     taken = knows.reshape(batch, 1)
@@ -397,6 +402,7 @@ def elicitation_finish(
         *ring,
     )
     for b in range(lo, hi):
+        b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         t[b] += 1
         terminated[b] = t[b] >= horizon
         floats[0, b] = rating[b] if knows[b] else 0.0
