@@ -237,7 +237,7 @@ class RecommendationKernel(Kernel):
             self.world.item_features,
             self.dynamics_parameters,
             self.dynamic_state,
-            self.world.genre_profiles,
+            self.world.genre_lists(),
             self.best_given,
             *self.outputs,
         )
@@ -245,9 +245,9 @@ class RecommendationKernel(Kernel):
     def _python_answers(self, actions: np.ndarray) -> np.ndarray:
         """For a simulator or a choice model of your own: the rating probabilities (into ``probs``) and,
         for a choice model of your own, the clicks, ``(B, S)``, from the same draws the compiled step uses."""
-        state, profiles = self.dynamic_state, self.world.genre_profiles
+        state, genres = self.dynamic_state, self.world.genre_lists()
         shift = preferences(0, self.batch, self.dynamics_parameters, state[0], state[1])
-        scores = scores_of(0, self.batch, actions, self.table_rows, self.table, shift, profiles)
+        scores = scores_of(0, self.batch, actions, self.table_rows, self.table, shift, genres)
         self.probs[...] = self.world.simulator.rating_probabilities(self.user, scores)
         if self.choice_parameters[0] >= 0:
             return np.zeros(actions.shape, dtype=bool)

@@ -494,10 +494,11 @@ def scores_of(
     rows: np.ndarray,
     table: np.ndarray,
     shift: np.ndarray,
-    profiles: np.ndarray,
+    genres: tuple,
 ) -> np.ndarray:
     """The latent scores of the actions ``(B, S)``: the table's, plus the genre ``shift`` (``(B, G)``, or
-    ``(B, 0)`` for none) weighted by each item's genre profile."""
+    ``(B, 0)`` for none) weighted by each item's genre profile (``genres``: `World.genre_lists`)."""
+    starts, genre, weight = genres
     batch, s = actions.shape
     out = np.empty((batch, s))
     for b in range(lo, hi):
@@ -505,8 +506,9 @@ def scores_of(
         for j in range(s):
             item = actions[b, j]
             score = float(table[rows[b], item])
-            for g in range(shift.shape[1]):
-                score += shift[b, g] * profiles[item, g]
+            if shift.shape[1]:
+                for k in range(starts[item], starts[item + 1]):
+                    score += shift[b, genre[k]] * weight[k]
             out[b, j] = score
     return out
 
@@ -519,7 +521,7 @@ def update_dynamics(
     actions: np.ndarray,
     ratings: np.ndarray,
     taken: np.ndarray,
-    profiles: np.ndarray,
+    genres: tuple,
     state: tuple,
     keys: np.ndarray,
     steps: np.ndarray,
@@ -527,9 +529,12 @@ def update_dynamics(
     left: np.ndarray,
 ) -> None:
     """One step of every user's dynamics in place (`EngagementDynamics.update`, then the session's end
-    and the user's return drawn); who leaves into ``left``, ``(B,)``."""
+    and the user's return drawn); who leaves into ``left``, ``(B,)``. An item's profile is read as its
+    list of genres (``genres``: `World.genre_lists`): the genres it lacks add nothing to any sum (its
+    weights and the users' ``recent`` are never negative)."""
     affinity, boredom, recent, satisfaction, sessions = state
-    n_genres = profiles.shape[1]
+    starts, genre, weight = genres
+    n_genres = affinity.shape[1]
     neutral, spread = params[16], params[17]
     has_boredom, has_drift, has_satisfaction = params[0] > 0, params[5] > 0, params[8] > 0
     gain, decay, rate, limit = params[1], params[2], params[6], params[7]
@@ -548,16 +553,16 @@ def update_dynamics(
         for j in range(slots):
             if not taken[b, j]:
                 continue
-            profile = profiles[actions[b, j]]
+            item = actions[b, j]
             verdict = min(max((ratings[b, j] - neutral) / spread, -1.0), 1.0)
             repetition = 0.0
-            for g in range(n_genres):
-                repetition += min(user_recent[g], profile[g])
+            for k in range(starts[item], starts[item + 1]):
+                repetition += min(user_recent[genre[k]], weight[k])
             outcome_sum += verdict - wear_cost * repetition
             n_taken += 1
-            for g in range(n_genres):
-                consumed[g] += profile[g]
-                drifted[g] += verdict * profile[g]
+            for k in range(starts[item], starts[item + 1]):
+                consumed[genre[k]] += weight[k]
+                drifted[genre[k]] += verdict * weight[k]
         if has_satisfaction:
             outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
             satisfaction[b] += params[9] * (outcome - satisfaction[b])
@@ -628,13 +633,16 @@ def best_shifted_scores(
     order_rows: np.ndarray,
     shown: np.ndarray,
     shift: np.ndarray,
-    profiles: np.ndarray,
+    genres: tuple,
     s: int,
 ) -> np.ndarray:
     """The ``s`` best scores among each user's unseen items under the genre ``shift``, best first,
     ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``) and the
     walk stops once no item further down can enter: an item's shift is a convex mix of the genres'
-    (its profile sums to 1 or 0), so it is at most ``max(0, max(shift))``."""
+    (its profile sums to 1 or 0), so it is at most ``max(0, max(shift))``. ``genres``: the items'
+    genre lists (`World.genre_lists`)."""
+    starts, genre, weight = genres
+    shifted = shift.shape[1] > 0
     out = np.full((len(rows), s), -np.inf)
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
@@ -650,8 +658,9 @@ def best_shifted_scores(
             if shown[b, item]:
                 continue
             value = float(base)
-            for g in range(shift.shape[1]):
-                value += shift[b, g] * profiles[item, g]
+            if shifted:
+                for k in range(starts[item], starts[item + 1]):
+                    value += shift[b, genre[k]] * weight[k]
             if value > out[b, s - 1]:
                 k = s - 1
                 while k > 0 and out[b, k - 1] < value:
@@ -695,7 +704,7 @@ def recommend_step(
     features: np.ndarray,
     dynamics: np.ndarray,
     state: tuple,
-    profiles: np.ndarray,
+    genres: tuple,
     best_given: np.ndarray,
     reward: np.ndarray,
     done: np.ndarray,
@@ -709,7 +718,8 @@ def recommend_step(
     (``top`` holds each user's items by static score: `best_shifted_scores`); 3 the best unseen
     items' expected ratings summed in ``best_given`` (a simulator of your own). ``dynamics`` is the
     parameter vector (`DYNAMICS`, empty for a static world) and ``state`` Engagement's arrays
-    ``(affinity, boredom, recent, satisfaction, sessions)``. ``ring`` is the history's ``(ring_items,
+    ``(affinity, boredom, recent, satisfaction, sessions)``, ``genres`` the items' genre lists
+    (`recworld.envs.world.World.genre_lists`). ``ring`` is the history's ``(ring_items,
     ring_responses, shown_sum, rated_sum, n_shown, n_rated)``, written at ``head``; ``probs`` and
     ``clicks`` are read when given. Writes the rewards ``(B,)``, ``(2, B)`` terminated (the user left)
     and truncated, ``(3, B)`` info rating, expected_rating and regret, and ``(2, B)`` clicks and repeats
@@ -734,7 +744,7 @@ def recommend_step(
     if regret_mode == 1:
         best_sum = static_best_expected(lo, hi, top, top_expected, top_rows, pointer, shown, s)
     elif regret_mode == 2:
-        best = best_shifted_scores(lo, hi, table, rows, top, top_rows, shown, shift, profiles, s)
+        best = best_shifted_scores(lo, hi, table, rows, top, top_rows, shown, shift, genres, s)
         best_probs = np.empty((batch, s, n_levels), dtype=np.float32)
         level_probabilities(lo, hi, best, sigma, thresholds, best_probs)
         best_sum = np.zeros(batch)
@@ -747,7 +757,7 @@ def recommend_step(
         best_sum = best_given
     # the user's answer: rating distribution, sampled rating, choice
     if not probs_given:
-        scores = scores_of(lo, hi, actions, rows, table, shift, profiles)
+        scores = scores_of(lo, hi, actions, rows, table, shift, genres)
         level_probabilities(lo, hi, scores, sigma, thresholds, probs)
     expected = np.empty((batch, s))
     like = np.empty((batch, s))
@@ -801,9 +811,7 @@ def recommend_step(
         counts[0, b], counts[1, b] = n_clicks, s - n_fresh
     record_batch(lo, hi, head, actions, ratings, taken, fresh, clicked, features, low, high - low, *ring)
     if len(dynamics):
-        update_dynamics(
-            lo, hi, dynamics, actions, ratings, taken, profiles, state, keys, steps, 2 * s, done[0]
-        )
+        update_dynamics(lo, hi, dynamics, actions, ratings, taken, genres, state, keys, steps, 2 * s, done[0])
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
         if not len(dynamics):

@@ -95,7 +95,8 @@ def elicitation_answers(
         steps[b] = min(t[b], horizon - 1)
     if not probs_given:
         no_shift = np.zeros((batch, 0))
-        scores = scores_of(lo, hi, actions, rows, table, no_shift, no_shift)
+        no_genres = (np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+        scores = scores_of(lo, hi, actions, rows, table, no_shift, no_genres)
         level_probabilities(lo, hi, scores, sigma, thresholds, probs)
     rating = sample_ratings(lo, hi, probs, levels, keys, steps, 1).reshape(batch)
     knows = np.zeros(batch, dtype=np.bool_)

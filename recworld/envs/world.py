@@ -14,8 +14,10 @@ import inspect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import scipy.sparse
 
 from recworld.data import RatingData, UserSplit, load, load_directory, split_users
 from recworld.data.fetch import DATASETS
@@ -65,7 +67,7 @@ class World:
     population_features: np.ndarray
     population_rated: list[np.ndarray]
     _top: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
-    _tables: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -107,6 +109,21 @@ class World:
                 ]
             )
         return self._tables["scores"]
+
+    def genre_lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``genre_profiles`` as lists, for compiled loops that would otherwise sum the many zeros of
+        each item's row: item ``i``'s genres are ``genre[starts[i]:starts[i + 1]]`` (ascending) with
+        weights ``weight[...]``; ``(starts, genre, weight)``, scipy's CSR arrays, int32 / int32 /
+        float32, computed once."""
+        if "genres" not in self._tables:
+            lists = scipy.sparse.csr_array(self.genre_profiles)
+            lists.sort_indices()
+            self._tables["genres"] = (
+                lists.indptr.astype(np.int32),
+                lists.indices.astype(np.int32),
+                lists.data.astype(np.float32),
+            )
+        return self._tables["genres"]
 
     def score_order(self) -> np.ndarray:
         """Each population member's items by latent score, best first, ``(len(population), n_items)``

@@ -114,3 +114,66 @@ def test_python_pieces_give_what_the_compiled_step_gives(env_id, kwargs):
             if b[2] or b[3] or a[2] or a[3]:
                 break
     assert same >= 0.97 * total
+
+
+def test_compiled_dynamics_read_genre_lists_as_the_numpy_definition_reads_profiles():
+    """`compiled.update_dynamics` walks each item's genre list (`World.genre_lists`), where
+    `EngagementDynamics.update` multiplies whole profile rows: the same states follow."""
+    from recworld.envs.compiled import update_dynamics
+    from recworld.envs.engagement import dynamics_parameters
+    from recworld.simulators.dynamics import EngagementDynamics
+    from tests.models.synthetic import synthetic_data
+
+    env = gym.make_vec(
+        "recworld/Engagement-v0",
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        dataset=synthetic_data(n_users=40, n_items=50, seed=1),
+    )
+    world = env.unwrapped.kernel.world
+    starts, genre, weight = world.genre_lists()
+    dense = np.zeros_like(world.genre_profiles)
+    for item in range(len(dense)):
+        dense[item, genre[starts[item] : starts[item + 1]]] = weight[starts[item] : starts[item + 1]]
+    np.testing.assert_array_equal(dense, world.genre_profiles)
+    assert all(np.all(np.diff(genre[starts[i] : starts[i + 1]]) > 0) for i in range(len(dense)))
+
+    dynamics = EngagementDynamics.from_spec(None)
+    rng = np.random.default_rng(0)
+    batch, slots, n_genres = 200, 3, dense.shape[1]
+    state = dynamics.initial_state(batch, n_genres)
+    state.recent[:] = rng.uniform(0, 0.5, state.recent.shape)
+    state.affinity[:] = rng.uniform(-0.3, 0.3, state.affinity.shape)
+    state.boredom[:] = rng.uniform(0, 1, state.boredom.shape)
+    state.satisfaction[:] = rng.uniform(-0.5, 0.5, batch)
+    compiled_state = tuple(
+        a.copy() for a in (state.affinity, state.boredom, state.recent, state.satisfaction, state.sessions)
+    )
+    actions = rng.integers(0, len(dense), (batch, slots))
+    ratings = rng.integers(1, 6, (batch, slots)).astype(np.float64)
+    taken = rng.random((batch, slots)) < 0.6
+    params = dynamics_parameters(dynamics)
+    left = np.zeros(batch, dtype=bool)
+    keys = rng.integers(0, 2**63, batch).astype(np.uint64)
+    update_dynamics(
+        0,
+        batch,
+        params,
+        actions,
+        ratings,
+        taken,
+        world.genre_lists(),
+        compiled_state,
+        keys,
+        np.zeros(batch, dtype=np.int64),
+        0,
+        left,
+    )
+    verdicts = dynamics.verdict(ratings).astype(np.float32)
+    dynamics.update(state, dense[actions], verdicts, taken)
+    same_session = compiled_state[4] == state.sessions  # a new session carries boredom over: not compared
+    assert same_session.sum() > batch // 4
+    for ours, theirs in zip(
+        compiled_state[:4], (state.affinity, state.boredom, state.recent, state.satisfaction), strict=True
+    ):
+        np.testing.assert_allclose(ours[same_session], theirs[same_session], rtol=1e-5, atol=1e-6)
