@@ -77,6 +77,12 @@ def blocks(batch: int) -> int:
     return max(1, min(numba.get_num_threads(), batch // USERS_PER_THREAD))
 
 
+@njit(cache=True, inline="always")
+def block_bounds(block: int, blocks: int, batch: int) -> tuple[int, int]:
+    """``(lo, hi)``: the users of block ``block`` of ``blocks`` near-equal blocks of ``batch``."""
+    return block * batch // blocks, (block + 1) * batch // blocks
+
+
 # ------------------------------------------------------------------ standing arguments, held natively
 @structref.register
 class _PackedType(types.StructRef):
@@ -470,8 +476,8 @@ def observe(
 def preferences(
     lo: int, hi: int, params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray
 ) -> np.ndarray:
-    """Each user's per-genre score shift ``(B, G)``, ``(B, 0)`` when no component shifts scores
-    (`recworld.simulators.dynamics.EngagementDynamics.preference`)."""
+    """Each user's per-genre score shift ``(B, G)`` (rows ``lo:hi`` written), ``(B, 0)`` when no
+    component shifts scores (`recworld.simulators.dynamics.EngagementDynamics.preference`)."""
     has_boredom, has_drift = len(params) > 0 and params[0] > 0, len(params) > 0 and params[5] > 0
     if not (has_boredom or has_drift):
         return np.zeros((affinity.shape[0], 0))
@@ -832,8 +838,7 @@ def recommend_step_block(
     block: int, blocks: int, actions: np.ndarray, head: int, clicks: np.ndarray, packed: Packed
 ) -> None:
     """`recommend_step` of block ``block`` of ``blocks`` equal blocks of users."""
-    batch = len(actions)
-    lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+    lo, hi = block_bounds(block, blocks, len(actions))
     recommend_step(lo, hi, actions, head, clicks, *packed.items)
 
 
@@ -858,8 +863,7 @@ def observe_packed(out: np.ndarray, head: int, packed: Packed) -> None:
 def observe_block(block: int, blocks: int, out: np.ndarray, head: int, packed: Packed) -> None:
     """`observe` of block ``block`` of ``blocks`` equal blocks of users."""
     bases, strides, ring, features, member, t, horizon = packed.items
-    batch = len(member)
-    lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+    lo, hi = block_bounds(block, blocks, len(member))
     observe(lo, hi, out, bases, strides, (head, *ring), features, member, t, horizon)
 
 

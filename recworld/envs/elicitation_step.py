@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from recworld.envs.compiled import (
     Packed,
+    block_bounds,
     level_probabilities,
     record_batch,
     sample_ratings,
@@ -451,8 +452,7 @@ def elicitation_step_packed(actions: np.ndarray, head: int, packed: Packed) -> N
 @njit(cache=True)
 def elicitation_step_block(block: int, blocks: int, actions: np.ndarray, head: int, packed: Packed) -> None:
     """`elicitation_step` of block ``block`` of ``blocks`` equal blocks of users."""
-    batch = len(actions)
-    lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+    lo, hi = block_bounds(block, blocks, len(actions))
     elicitation_step(lo, hi, actions, head, *packed.items)
 
 
