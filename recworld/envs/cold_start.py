@@ -209,7 +209,7 @@ class RecommendationKernel(Kernel):
     def _step_arguments(self) -> tuple:
         """What `recommend_step` reads after the actions, the ring's head and the clicks: arrays the
         kernel updates in place, so the tuple is built once."""
-        regret_mode, top, top_expected, top_rows = self.regret_lists()
+        regret_mode, top, top_values, top_rows = self.regret_lists()
         return (
             self.table_rows,
             self.table,
@@ -230,7 +230,7 @@ class RecommendationKernel(Kernel):
             self.like_threshold,
             regret_mode,
             top,
-            top_expected,
+            top_values,
             top_rows,
             self.pointer,
             self.history.ring(),

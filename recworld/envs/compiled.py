@@ -21,9 +21,12 @@ Such a loop starts ``b = max(b, 0)``: from ``range(lo, hi)`` the compiler cannot
 not negative, and the check for a negative index on every ``a[b]`` kept the loops inside from being
 vectorised (observations took a third longer).
 
-Inner loops over a row read and write it through a view taken before the loop (``row = a[b]``), not
-``a[b, f]``: a store might alias any array, so an index read inside the loop (``a[member[b], f]``) is
-read again, and checked for a negative value, on every pass, and the loop is not vectorised.
+An index read from an array is made safe once, before the loop that uses it (``m = max(member[b], 0)``,
+then ``a[m, f]``): a store might alias any array, so an index read inside the loop (``a[member[b], f]``)
+is read again, and checked for a negative value, on every pass, and the loop is not vectorised. A view
+(``row = a[b]``) would do as much, but each costs two atomic reference-count updates: one per user is
+worth it only before a long copy (the observation's parts); a short loop over a user's genres or a walk
+down their items indexes the arrays themselves.
 """
 
 from __future__ import annotations
@@ -362,28 +365,28 @@ def record_batch(
     """Add every user's step (``items`` etc. ``(B, S)``) at ring position ``head``
     (`recworld.envs.history.History`)."""
     d = features.shape[1]
+    head = max(head, 0)  # (not negative: see the module's docstring)
     for b in range(lo, hi):
-        b = max(b, 0)  # (not negative: see the module's docstring)
-        shown_row, rated_row = shown_sum[b], rated_sum[b]
+        b = max(b, 0)
         for j in range(items.shape[1]):
             scaled = (ratings[b, j] - low) / span if taken[b, j] else 0.0
             verdict = 2.0 * scaled - 1.0
-            written, source = ring_items[b, head, j], features[items[b, j]]
+            item = max(items[b, j], 0)
             if shown[b, j]:
                 for f in range(d):
-                    written[f] = source[f]
+                    ring_items[b, head, j, f] = features[item, f]
                 for f in range(d):
-                    shown_row[f] += source[f]
+                    shown_sum[b, f] += features[item, f]
             else:
-                written[:] = 0.0
+                for f in range(d):
+                    ring_items[b, head, j, f] = 0.0
             if taken[b, j]:
                 for f in range(d):
-                    rated_row[f] += source[f] * verdict
-            response = ring_responses[b, head, j]
-            response[0] = scaled
-            response[1] = 1.0 if taken[b, j] else 0.0
-            response[2] = 1.0 if shown[b, j] else 0.0
-            response[3] = 1.0 if clicked[b, j] else 0.0
+                    rated_sum[b, f] += features[item, f] * verdict
+            ring_responses[b, head, j, 0] = scaled
+            ring_responses[b, head, j, 1] = 1.0 if taken[b, j] else 0.0
+            ring_responses[b, head, j, 2] = 1.0 if shown[b, j] else 0.0
+            ring_responses[b, head, j, 3] = 1.0 if clicked[b, j] else 0.0
             n_shown[b] += 1.0 if shown[b, j] else 0.0
             n_rated[b] += 1.0 if taken[b, j] else 0.0
 
@@ -393,9 +396,10 @@ def _unroll(lo: int, hi: int, ring: np.ndarray, split: int, out: np.ndarray, bas
     """Each row ``b`` of a ring ``(B, n)`` read from ``split`` round to ``split - 1``, into
     ``out[base + b * stride:][:n]``: two contiguous runs per row."""
     n = ring.shape[1]
+    split = max(split, 0)  # (not negative: see the module's docstring)
     tail = n - split
     for b in range(lo, hi):
-        b = max(b, 0)  # (not negative: see the module's docstring)
+        b = max(b, 0)
         row = out[base + b * stride :]  # a view: indices the compiler knows are not negative
         for i in range(tail):
             row[i] = ring[b, split + i]
@@ -439,11 +443,10 @@ def observe_history(
         b = max(b, 0)  # (not negative: see the module's docstring)
         row = out[bases[2] + b * strides[2] :]
         per_shown, per_rated = 1.0 / max(n_shown[b], 1.0), 1.0 / max(n_rated[b], 1.0)  # (a division is slow)
-        shown, rated = shown_sum[b], rated_sum[b]
         for f in range(d):
-            row[f] = min(max(shown[f] * per_shown, -1.0), 1.0)
+            row[f] = min(max(shown_sum[b, f] * per_shown, -1.0), 1.0)
         for f in range(d):
-            row[d + f] = min(max(rated[f] * per_rated, -1.0), 1.0)
+            row[d + f] = min(max(rated_sum[b, f] * per_rated, -1.0), 1.0)
 
 
 @njit(cache=True)
@@ -464,9 +467,9 @@ def observe(
     (``history`` is `recworld.envs.history.History.state`)."""
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
-        row, features = out[bases[0] + b * strides[0] :], population_features[member[b]]
-        for f in range(len(features)):
-            row[f] = features[f]
+        row, m = out[bases[0] + b * strides[0] :], max(member[b], 0)
+        for f in range(population_features.shape[1]):
+            row[f] = population_features[m, f]
         out[bases[1] + b * strides[1]] = min(t[b], horizon) / horizon
     observe_history(lo, hi, out, bases[2:], strides[2:], *history)
 
@@ -507,15 +510,19 @@ def scores_of(
     starts, genre, weight = genres
     batch, s = actions.shape
     out = np.empty((batch, s))
+    # the table's scores first, in a loop without branches: its scattered reads overlap
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
         for j in range(s):
-            item = actions[b, j]
-            score = float(table[rows[b], item])
-            if shift.shape[1]:
+            out[b, j] = table[rows[b], actions[b, j]]
+    if shift.shape[1]:
+        for b in range(lo, hi):
+            b = max(b, 0)  # (not negative: see the module's docstring)
+            for j in range(s):
+                item, score = actions[b, j], out[b, j]
                 for k in range(starts[item], starts[item + 1]):
                     score += shift[b, genre[k]] * weight[k]
-            out[b, j] = score
+                out[b, j] = score
     return out
 
 
@@ -537,7 +544,9 @@ def update_dynamics(
     """One step of every user's dynamics in place (`EngagementDynamics.update`, then the session's end
     and the user's return drawn); who leaves into ``left``, ``(B,)``. An item's profile is read as its
     list of genres (``genres``: `World.genre_lists`): the genres it lacks add nothing to any sum (its
-    weights and the users' ``recent`` are never negative)."""
+    weights and the users' ``recent`` are never negative), and a genre no taken item has keeps its
+    drift (``affinity`` never leaves ``[-max_drift, max_drift]``: adding nothing and clipping is no
+    change). The return is drawn only when the session ends (it decides nothing otherwise)."""
     affinity, boredom, recent, satisfaction, sessions = state
     starts, genre, weight = genres
     n_genres = affinity.shape[1]
@@ -548,14 +557,12 @@ def update_dynamics(
     keep = 1.0 - memory
     slots = actions.shape[1]
     wear_cost = params[10]
-    # each genre's share of what the user took, and that share weighted by their verdict
-    consumed, drifted = np.empty(n_genres), np.empty(n_genres)
+    # each genre's share of what the user took, and that share weighted by their verdict: zero but at
+    # the taken items' genres, which are set back to zero after each user
+    consumed, drifted = np.zeros(n_genres), np.zeros(n_genres)
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
         outcome_sum, n_taken = 0.0, 0
-        user_recent, user_boredom, user_affinity = recent[b], boredom[b], affinity[b]
-        for g in range(n_genres):
-            consumed[g], drifted[g] = 0.0, 0.0
         for j in range(slots):
             if not taken[b, j]:
                 continue
@@ -563,34 +570,41 @@ def update_dynamics(
             verdict = min(max((ratings[b, j] - neutral) / spread, -1.0), 1.0)
             repetition = 0.0
             for k in range(starts[item], starts[item + 1]):
-                repetition += min(user_recent[genre[k]], weight[k])
+                g = max(genre[k], 0)
+                repetition += min(recent[b, g], weight[k])
+                consumed[g] += weight[k]
+                drifted[g] += verdict * weight[k]
             outcome_sum += verdict - wear_cost * repetition
             n_taken += 1
-            for k in range(starts[item], starts[item + 1]):
-                consumed[genre[k]] += weight[k]
-                drifted[genre[k]] += verdict * weight[k]
         if has_satisfaction:
             outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
             satisfaction[b] += params[9] * (outcome - satisfaction[b])
             for g in range(n_genres):
-                user_recent[g] = user_recent[g] * keep + memory * consumed[g]
+                recent[b, g] = recent[b, g] * keep + memory * consumed[g]
         if has_boredom:
             for g in range(n_genres):
-                user_boredom[g] = user_boredom[g] * decay + gain * consumed[g]
-        if has_drift:
-            for g in range(n_genres):
-                user_affinity[g] = min(max(user_affinity[g] + rate * drifted[g], -limit), limit)
+                boredom[b, g] = boredom[b, g] * decay + gain * consumed[g]
+        for j in range(slots):
+            if not taken[b, j]:
+                continue
+            item = actions[b, j]
+            for k in range(starts[item], starts[item + 1]):
+                g = max(genre[k], 0)
+                if has_drift:
+                    affinity[b, g] = min(max(affinity[b, g] + rate * drifted[g], -limit), limit)
+                consumed[g], drifted[g] = 0.0, 0.0
         s = satisfaction[b]
         p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
-        p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
-        session_over = uniform(keys[b], steps[b], first_draw) < p_end
-        comes_back = uniform(keys[b], steps[b], first_draw + 1) < p_return
-        if session_over and comes_back:
-            if has_boredom:
-                for g in range(n_genres):
-                    boredom[b, g] *= params[4]
-            sessions[b] += 1
-        left[b] = session_over and not comes_back
+        left[b] = False
+        if uniform(keys[b], steps[b], first_draw) < p_end:  # the session is over
+            p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
+            if uniform(keys[b], steps[b], first_draw + 1) < p_return:
+                if has_boredom:
+                    for g in range(n_genres):
+                        boredom[b, g] *= params[4]
+                sessions[b] += 1
+            else:
+                left[b] = True
 
 
 # ------------------------------------------------------------------ the best unseen items, for regret
@@ -633,9 +647,8 @@ def static_best_expected(
 def best_shifted_scores(
     lo: int,
     hi: int,
-    table: np.ndarray,
-    rows: np.ndarray,
     order: np.ndarray,
+    ordered: np.ndarray,
     order_rows: np.ndarray,
     shown: np.ndarray,
     shift: np.ndarray,
@@ -643,24 +656,27 @@ def best_shifted_scores(
     s: int,
 ) -> np.ndarray:
     """The ``s`` best scores among each user's unseen items under the genre ``shift``, best first,
-    ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``) and the
-    walk stops once no item further down can enter: an item's shift is a convex mix of the genres'
-    (its profile sums to 1 or 0), so it is at most ``max(0, max(shift))``. ``genres``: the items'
-    genre lists (`World.genre_lists`)."""
+    ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``, with those
+    scores in ``ordered``: read in sequence, not scattered over the score table) and the walk stops
+    once no item further down can enter: an item's shift is a convex mix of the genres' (its profile
+    sums to 1 or 0), so it is at most ``max(0, max(shift))``. ``genres``: the items' genre lists
+    (`World.genre_lists`)."""
     starts, genre, weight = genres
     shifted = shift.shape[1] > 0
-    out = np.full((len(rows), s), -np.inf)
+    out = np.empty((len(order_rows), s))
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
+        for k in range(s):
+            out[b, k] = -np.inf
         top_shift = 0.0
         for g in range(shift.shape[1]):
             top_shift = max(top_shift, shift[b, g])
-        row, walk = rows[b], order[order_rows[b]]
-        for position in range(len(walk)):
-            item = walk[position]
-            base = table[row, item]
+        m = max(order_rows[b], 0)
+        for position in range(order.shape[1]):
+            base = ordered[m, position]
             if base + top_shift <= out[b, s - 1]:
                 break
+            item = max(order[m, position], 0)
             if shown[b, item]:
                 continue
             value = float(base)
@@ -703,7 +719,7 @@ def recommend_step(
     like_threshold: float,
     regret_mode: int,
     top: np.ndarray,
-    top_expected: np.ndarray,
+    top_values: np.ndarray,
     top_rows: np.ndarray,
     pointer: np.ndarray,
     ring: tuple,
@@ -720,8 +736,9 @@ def recommend_step(
     """Advance every user one step (see `recworld.envs.cold_start.RecommendationKernel`).
 
     ``regret_mode``: 0 none; 1 the static world's best unseen items, from each user's precomputed list
-    ``top``/``top_expected`` (`static_best_expected`); 2 the best unseen items under today's dynamics
-    (``top`` holds each user's items by static score: `best_shifted_scores`); 3 the best unseen
+    ``top`` with their expected ratings in ``top_values`` (`static_best_expected`); 2 the best unseen
+    items under today's dynamics (``top`` holds each user's items by static score, ``top_values`` those
+    scores: `best_shifted_scores`); 3 the best unseen
     items' expected ratings summed in ``best_given`` (a simulator of your own). ``dynamics`` is the
     parameter vector (`DYNAMICS`, empty for a static world) and ``state`` Engagement's arrays
     ``(affinity, boredom, recent, satisfaction, sessions)``, ``genres`` the items' genre lists
@@ -748,9 +765,9 @@ def recommend_step(
     shift = preferences(lo, hi, dynamics, state[0], state[1])
     # the best unseen items' expected ratings, before this step changes anything
     if regret_mode == 1:
-        best_sum = static_best_expected(lo, hi, top, top_expected, top_rows, pointer, shown, s)
+        best_sum = static_best_expected(lo, hi, top, top_values, top_rows, pointer, shown, s)
     elif regret_mode == 2:
-        best = best_shifted_scores(lo, hi, table, rows, top, top_rows, shown, shift, genres, s)
+        best = best_shifted_scores(lo, hi, top, top_values, top_rows, shown, shift, genres, s)
         best_probs = np.empty((batch, s, n_levels), dtype=np.float32)
         level_probabilities(lo, hi, best, sigma, thresholds, best_probs)
         best_sum = np.zeros(batch)

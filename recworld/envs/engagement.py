@@ -66,15 +66,15 @@ class EngagementKernel(RecommendationKernel):
 
     def regret_lists(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """The best unseen items under today's dynamics: searched by the compiled step along each
-        user's items by static score, or, for a simulator of your own, `best_unseen` in Python;
-        ``regret=False`` skips the search (and reports regret 0), for speed. The compiled step reads
-        ``regret_mode`` 2 (the search), 3 (given) or 0 (none)."""
+        user's items by static score (`World.score_order`), or, for a simulator of your own,
+        `best_unseen` in Python; ``regret=False`` skips the search (and reports regret 0), for speed.
+        The compiled step reads ``regret_mode`` 2 (the search), 3 (given) or 0 (none)."""
         if not self.compute_regret:
             return 0, self._no_lists, self._no_expected, self.member
         if self.probs_in_python:
             self.regret_in_python = True
             return 3, self._no_lists, self._no_expected, self.member
-        return 2, self.world.score_order(), self._no_expected, self.member
+        return 2, *self.world.score_order(), self.member
 
     _no_lists = np.zeros((1, 1), dtype=np.int32)
     _no_expected = np.zeros((1, 1), dtype=np.float32)

@@ -125,19 +125,20 @@ class World:
             )
         return self._tables["genres"]
 
-    def score_order(self) -> np.ndarray:
-        """Each population member's items by latent score, best first, ``(len(population), n_items)``
-        int32, computed once: the walk order of Engagement's search for the best unseen items."""
+    def score_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each population member's items by latent score, best first, and those scores, both
+        ``(len(population), n_items)`` (int32, float32), computed once: the walk of Engagement's search
+        for the best unseen items, which reads the scores in sequence rather than scattered over the
+        score table."""
         if "order" not in self._tables:
-            self._tables["order"] = np.concatenate(
-                [
-                    np.argsort(-self.simulator.score(self.population[start : start + 1024]), axis=1).astype(
-                        np.int32
-                    )
-                    for start in range(0, len(self.population), 1024)
-                ]
-            )
-        return self._tables["order"]
+            orders, ordered = [], []
+            for start in range(0, len(self.population), 1024):  # chunks bound the memory
+                scores = np.asarray(self.simulator.score(self.population[start : start + 1024]))
+                order = np.argsort(-scores, axis=1)
+                orders.append(order.astype(np.int32))
+                ordered.append(np.take_along_axis(scores, order, axis=1).astype(np.float32))
+            self._tables["order"], self._tables["ordered"] = np.concatenate(orders), np.concatenate(ordered)
+        return self._tables["order"], self._tables["ordered"]
 
     def top_items(self, m: int, rated_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Each population member's ``m`` highest-scoring items, best first, and their expected
