@@ -24,7 +24,9 @@ from gymnasium.vector.utils import batch_space
 from recworld.envs.compiled import (
     Packed,
     all_within,
+    autoreset_outputs,
     blocks,
+    next_streams,
     observe_blocks,
     observe_packed,
     pack,
@@ -419,7 +421,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._seeds: np.ndarray | None = None  # each sub-environment's seed (uint64 words) and episode
         self._episodes = np.zeros(num_envs, dtype=np.uint64)
-        self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._autoreset = np.zeros(num_envs, dtype=bool)  # whose episode ended in the last step
+        self._ended = False  # whether any did
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -443,15 +446,14 @@ class RecVectorEnv(gym.vector.VectorEnv):
         members = None if not options or "members" not in options else options["members"]
         self.kernel.reset_users(np.arange(self.num_envs), stream_keys(words, episodes), members)
         self._seeds, self._episodes = words, episodes
-        self._autoreset[:] = False
+        self._autoreset[:], self._ended = False, False
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
     def _restart(self, index: np.ndarray) -> None:
         """Autoreset: the next episode of each sub-environment's seed."""
         assert self._seeds is not None
-        self._episodes[index] += np.uint64(1)
-        self.kernel.reset_users(index, stream_keys(self._seeds[index], self._episodes[index]))
+        self.kernel.reset_users(index, next_streams(index, self._seeds, self._episodes))
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._seeds is None:
@@ -463,16 +465,15 @@ class RecVectorEnv(gym.vector.VectorEnv):
         info = {key: value.copy() for key, value in info.items()}
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             return self._same_step_reset(reward, terminated, truncated, info)
-        restart = np.flatnonzero(self._autoreset)
-        if len(restart):
-            self._restart(restart)
-            reward[restart], terminated[restart], truncated[restart] = 0.0, False, False
-        self._autoreset = terminated | truncated
-        stepped = np.ones(self.num_envs, dtype=bool)
-        stepped[restart] = False  # a sub-environment that was reset reports its reset info only
+        # (few numpy calls: after the compiled step each one waits on memory the step pushed out)
+        restarted = self._ended  # a sub-environment whose episode ended is reset now, not stepped
+        if restarted:
+            self._restart(np.flatnonzero(self._autoreset))
+            info["user"] = self.kernel.user.copy()  # the new users
+        stepped = np.empty(self.num_envs, dtype=bool)  # False: reset, reports its reset info only
+        self._ended = autoreset_outputs(self._autoreset, reward, terminated, truncated, stepped)
         info = {**info, **{f"_{key}": stepped for key in info}}
-        if len(restart):
-            info["user"][restart] = self.kernel.user[restart]
+        if restarted:
             info["_user"] = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), reward, terminated, truncated, info
 

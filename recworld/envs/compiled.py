@@ -39,7 +39,7 @@ from numba import njit, prange
 from numba.core import types
 from numba.experimental import structref
 
-from recworld.numerics.counter import RESET_STEP, uniform
+from recworld.numerics.counter import RESET_STEP, stream_keys, uniform
 from recworld.numerics.normal import normal_cdf
 
 #: rewards (`recworld.envs.rewards`), in the order of ``REWARDS``
@@ -126,6 +126,33 @@ def all_within(values: np.ndarray, n: int) -> bool:
 
 
 # ------------------------------------------------------------------ an episode's start
+@njit(cache=True)
+def next_streams(index: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+    """The next episode of the sub-environments at ``index``: their episode counters (``episodes``,
+    uint64) moved on in place, and the streams' keys (`recworld.numerics.counter.stream_keys`)."""
+    for b in index:
+        episodes[b] += np.uint64(1)
+    return stream_keys(seeds[index], episodes[index])
+
+
+@njit(cache=True)
+def autoreset_outputs(
+    ended: np.ndarray, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, stepped: np.ndarray
+) -> bool:
+    """Gymnasium's next-step autoreset, in one pass over a step's outputs (copies the caller owns): a
+    sub-environment whose episode had ``ended`` was reset, not stepped (``stepped`` False; reward 0,
+    neither terminated nor truncated); ``ended`` then becomes whether its episode ends now. Returns
+    whether any did."""
+    any_ended = False
+    for b in range(len(ended)):
+        stepped[b] = not ended[b]
+        if ended[b]:
+            reward[b], terminated[b], truncated[b] = 0.0, False, False
+        ended[b] = terminated[b] or truncated[b]
+        any_ended = any_ended or ended[b]
+    return any_ended
+
+
 @njit(cache=True)
 def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, packed: Packed) -> None:
     """Start an episode for the users at ``index`` with the streams ``keys``: the user is the stream's
