@@ -246,7 +246,7 @@ class RecommendationKernel(Kernel):
         """For a simulator or a choice model of your own: the rating probabilities (into ``probs``) and,
         for a choice model of your own, the clicks, ``(B, S)``, from the same draws the compiled step uses."""
         state, genres = self.dynamic_state, self.world.genre_lists()
-        shift = preferences(0, self.batch, self.dynamics_parameters, state[0], state[1])
+        shift = preferences(0, self.batch, self.dynamics_parameters, state[0], state[1])[0]
         scores = scores_of(0, self.batch, actions, self.table_rows, self.table, shift, genres)
         self.probs[...] = self.world.simulator.rating_probabilities(self.user, scores)
         if self.choice_parameters[0] >= 0:

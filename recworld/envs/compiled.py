@@ -162,14 +162,15 @@ def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, pac
     stream, member, user, t, shown, population, ring = packed.items
     n_population = len(population)
     for i in range(len(index)):
-        b = index[i]
+        b = max(index[i], 0)  # (not negative: see the module's docstring)
         stream[b] = keys[i]
         if len(members):
             m = members[i]
         else:
             m = min(int(uniform(keys[i], RESET_STEP, 0) * n_population), n_population - 1)
         member[b], user[b], t[b] = m, population[m], 0
-        shown[b, :] = False
+        for item in range(shown.shape[1]):
+            shown[b, item] = False
     clear_history(index, ring)
 
 
@@ -177,11 +178,17 @@ def start_episodes(index: np.ndarray, keys: np.ndarray, members: np.ndarray, pac
 def clear_history(index: np.ndarray, ring: tuple) -> None:
     """Forget the episodes of the users at ``index`` (``ring``: `recworld.envs.history.History.ring`)."""
     ring_items, ring_responses, shown_sum, rated_sum, n_shown, n_rated = ring
-    for b in index:
-        ring_items[b] = 0.0
-        ring_responses[b] = 0.0
-        shown_sum[b, :] = 0.0
-        rated_sum[b, :] = 0.0
+    batch = len(ring_items)
+    items = ring_items.reshape(batch, ring_items.size // batch)
+    responses = ring_responses.reshape(batch, ring_responses.size // batch)
+    for i in range(len(index)):
+        b = max(index[i], 0)  # (not negative: see the module's docstring)
+        for f in range(items.shape[1]):
+            items[b, f] = 0.0
+        for f in range(responses.shape[1]):
+            responses[b, f] = 0.0
+        for f in range(shown_sum.shape[1]):
+            shown_sum[b, f], rated_sum[b, f] = 0.0, 0.0
         n_shown[b], n_rated[b] = 0.0, 0.0
 
 
@@ -212,15 +219,17 @@ def start_recommendation(index: np.ndarray, packed: Packed) -> None:
     empty, ``state`` the dynamics' arrays."""
     pointer, table_rows, rows_of, sigma, noise, user, member, rated, shown, dynamic, state = packed.items
     affinity, boredom, recent, satisfaction, sessions = state
-    for b in index:
+    for i in range(len(index)):
+        b = max(index[i], 0)  # (not negative: see the module's docstring)
         pointer[b] = 0
         start_answers(b, table_rows, rows_of, sigma, noise, user)
         if len(rated):
-            row, rated_row = shown[b], rated[member[b]]
-            for i in range(len(row)):
-                row[i] = not rated_row[i]
+            m = max(member[b], 0)
+            for item in range(shown.shape[1]):
+                shown[b, item] = not rated[m, item]
         if dynamic:
-            affinity[b, :], boredom[b, :], recent[b, :] = 0.0, 0.0, 0.0
+            for g in range(affinity.shape[1]):
+                affinity[b, g], boredom[b, g], recent[b, g] = 0.0, 0.0, 0.0
             satisfaction[b], sessions[b] = 0.0, 1
 
 
@@ -505,21 +514,27 @@ def observe(
 @njit(cache=True)
 def preferences(
     lo: int, hi: int, params: np.ndarray, affinity: np.ndarray, boredom: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Each user's per-genre score shift ``(B, G)`` (rows ``lo:hi`` written), ``(B, 0)`` when no
-    component shifts scores (`recworld.simulators.dynamics.EngagementDynamics.preference`)."""
+    component shifts scores (`recworld.simulators.dynamics.EngagementDynamics.preference`), and the
+    most it can raise an item's score, ``max(0, max(shift))`` per user (an item's shift is a convex mix
+    of the genres': its profile sums to 1 or 0)."""
     has_boredom, has_drift = len(params) > 0 and params[0] > 0, len(params) > 0 and params[5] > 0
+    rise = np.zeros(affinity.shape[0])
     if not (has_boredom or has_drift):
-        return np.zeros((affinity.shape[0], 0))
+        return np.zeros((affinity.shape[0], 0)), rise
     shift = np.empty(affinity.shape)
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
+        top = 0.0
         for g in range(affinity.shape[1]):
             value = affinity[b, g] if has_drift else 0.0
             if has_boredom:
                 value -= params[3] * boredom[b, g]
             shift[b, g] = value
-    return shift
+            top = max(top, value)
+        rise[b] = top
+    return shift, rise
 
 
 @njit(cache=True)
@@ -679,15 +694,15 @@ def best_shifted_scores(
     order_rows: np.ndarray,
     shown: np.ndarray,
     shift: np.ndarray,
+    rise: np.ndarray,
     genres: tuple,
     s: int,
 ) -> np.ndarray:
     """The ``s`` best scores among each user's unseen items under the genre ``shift``, best first,
     ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``, with those
     scores in ``ordered``: read in sequence, not scattered over the score table) and the walk stops
-    once no item further down can enter: an item's shift is a convex mix of the genres' (its profile
-    sums to 1 or 0), so it is at most ``max(0, max(shift))``. ``genres``: the items' genre lists
-    (`World.genre_lists`)."""
+    once no item further down can enter: the shift raises no score by more than ``rise[b]``
+    (`preferences`). ``genres``: the items' genre lists (`World.genre_lists`)."""
     starts, genre, weight = genres
     shifted = shift.shape[1] > 0
     out = np.empty((len(order_rows), s))
@@ -695,9 +710,7 @@ def best_shifted_scores(
         b = max(b, 0)  # (not negative: see the module's docstring)
         for k in range(s):
             out[b, k] = -np.inf
-        top_shift = 0.0
-        for g in range(shift.shape[1]):
-            top_shift = max(top_shift, shift[b, g])
+        top_shift = rise[b]
         m = max(order_rows[b], 0)
         for position in range(order.shape[1]):
             base = ordered[m, position]
@@ -789,12 +802,12 @@ def recommend_step(
             for k in range(j):
                 ok = ok and actions[b, k] != actions[b, j]
             fresh[b, j] = ok
-    shift = preferences(lo, hi, dynamics, state[0], state[1])
+    shift, rise = preferences(lo, hi, dynamics, state[0], state[1])
     # the best unseen items' expected ratings, before this step changes anything
     if regret_mode == 1:
         best_sum = static_best_expected(lo, hi, top, top_values, top_rows, pointer, shown, s)
     elif regret_mode == 2:
-        best = best_shifted_scores(lo, hi, top, top_values, top_rows, shown, shift, genres, s)
+        best = best_shifted_scores(lo, hi, top, top_values, top_rows, shown, shift, rise, genres, s)
         best_probs = np.empty((batch, s, n_levels), dtype=np.float32)
         level_probabilities(lo, hi, best, sigma, thresholds, best_probs)
         best_sum = np.zeros(batch)
