@@ -107,6 +107,8 @@ COMPILED_ACTION_TYPES = frozenset(
 }
 #: ``members`` not given to `start_episodes`: each user is drawn from their stream
 NO_MEMBERS = np.zeros(0, dtype=np.int64)
+#: no sub-environment (whose episode ended: none)
+NO_USERS = np.zeros(0, dtype=np.int64)
 
 
 class Kernel(ABC):
@@ -422,7 +424,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         self._seeds: np.ndarray | None = None  # each sub-environment's seed (uint64 words) and episode
         self._episodes = np.zeros(num_envs, dtype=np.uint64)
         self._autoreset = np.zeros(num_envs, dtype=bool)  # whose episode ended in the last step
-        self._ended = False  # whether any did
+        self._ended = NO_USERS  # their indices
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -446,7 +448,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         members = None if not options or "members" not in options else options["members"]
         self.kernel.reset_users(np.arange(self.num_envs), stream_keys(words, episodes), members)
         self._seeds, self._episodes = words, episodes
-        self._autoreset[:], self._ended = False, False
+        self._autoreset[:], self._ended = False, NO_USERS
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
@@ -466,9 +468,9 @@ class RecVectorEnv(gym.vector.VectorEnv):
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             return self._same_step_reset(reward, terminated, truncated, info)
         # (few numpy calls: after the compiled step each one waits on memory the step pushed out)
-        restarted = self._ended  # a sub-environment whose episode ended is reset now, not stepped
+        restarted = len(self._ended) > 0  # a sub-environment whose episode ended is reset now, not stepped
         if restarted:
-            self._restart(np.flatnonzero(self._autoreset))
+            self._restart(self._ended)
             info["user"] = self.kernel.user.copy()  # the new users
         stepped = np.empty(self.num_envs, dtype=bool)  # False: reset, reports its reset info only
         self._ended = autoreset_outputs(self._autoreset, reward, terminated, truncated, stepped)

@@ -138,19 +138,25 @@ def next_streams(index: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> 
 @njit(cache=True)
 def autoreset_outputs(
     ended: np.ndarray, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, stepped: np.ndarray
-) -> bool:
+) -> np.ndarray:
     """Gymnasium's next-step autoreset, in one pass over a step's outputs (copies the caller owns): a
-    sub-environment whose episode had ``ended`` was reset, not stepped (``stepped`` False; reward 0,
-    neither terminated nor truncated); ``ended`` then becomes whether its episode ends now. Returns
-    whether any did."""
-    any_ended = False
+    sub-environment whose episode had ``ended`` (its flag) was reset, not stepped (``stepped`` False;
+    reward 0, neither terminated nor truncated); ``ended`` then becomes whether its episode ends now.
+    Returns the sub-environments whose episode ended now (their indices)."""
+    count = 0
     for b in range(len(ended)):
         stepped[b] = not ended[b]
         if ended[b]:
             reward[b], terminated[b], truncated[b] = 0.0, False, False
         ended[b] = terminated[b] or truncated[b]
-        any_ended = any_ended or ended[b]
-    return any_ended
+        count += ended[b]
+    index = np.empty(count, dtype=np.int64)
+    count = 0
+    for b in range(len(ended)):
+        if ended[b]:
+            index[count] = b
+            count += 1
+    return index
 
 
 @njit(cache=True)

@@ -53,6 +53,18 @@ def test_compiled_regret_equals_the_catalog_scan(slate_size):
     assert checked > 100
 
 
+def test_score_order_holds_each_members_scores_best_first():
+    """The regret search's walk: each member's items by static score and those scores, which it reads in
+    sequence instead of looking each item up in the score table."""
+    world = gym.make("recworld/Engagement-v0").unwrapped.kernel.world
+    order, ordered = world.score_order()
+    members = np.arange(0, len(world.population), 37)
+    scores = world.simulator.score(world.population[members])
+    np.testing.assert_array_equal(ordered[members], np.take_along_axis(scores, order[members], axis=1))
+    assert (np.diff(ordered[members], axis=1) <= 0).all()
+    assert order.dtype == np.int32 and ordered.dtype == np.float32
+
+
 class Delegating(Simulator):
     """A simulator of your own (rating probabilities from Python) that answers as a fitted one."""
 
