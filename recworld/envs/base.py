@@ -284,9 +284,12 @@ class Kernel(ABC):
         return checked if checked.flags.writeable else checked.copy()
 
     @abstractmethod
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def step(
+        self, actions: np.ndarray, fresh: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Advance every user one step: rewards, terminated, truncated (``(B,)`` each) and info arrays —
-        the kernel's own, overwritten by the next step (the vector environment hands out copies)."""
+        the kernel's own, overwritten by the next step, or with ``fresh`` copies the caller may keep
+        (the vector environment's: each block of outputs copied once, its rows views of the copy)."""
 
     def describe(self, b: int) -> str:
         """The episode so far, as text (for ``render_mode="ansi"``)."""
@@ -461,10 +464,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         if self._seeds is None:
             raise ResetNeeded("call reset() before step()")
         checked = self.kernel.check_actions(actions)
-        reward, terminated, truncated, info = self.kernel.step(checked)
-        terminated, truncated = terminated.copy(), truncated.copy()
-        reward = reward.astype(np.float64)  # a copy
-        info = {key: value.copy() for key, value in info.items()}
+        reward, terminated, truncated, info = self.kernel.step(checked, fresh=True)
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             return self._same_step_reset(reward, terminated, truncated, info)
         # (few numpy calls: after the compiled step each one waits on memory the step pushed out)

@@ -178,7 +178,9 @@ class RecommendationKernel(Kernel):
         return 1, self.top[0], self.top[1], self.member
 
     # -------------------------------------------------------------- the step
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def step(
+        self, actions: np.ndarray, fresh: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         head = self.history.advance()
         if self.arguments is None:
             self.arguments = self._step_arguments()
@@ -193,17 +195,19 @@ class RecommendationKernel(Kernel):
             recommend_step_blocks(actions, head, clicks, packed, n_blocks)
         else:
             recommend_step_packed(actions, head, clicks, packed)
+        if self.keep_log:
+            self._log(actions)
         reward, done, floats, counts = self.outputs
+        if fresh:
+            reward, done, floats, counts = reward.copy(), done.copy(), floats.copy(), counts.copy()
         info = {
             "rating": floats[0],
             "expected_rating": floats[1],
             "regret": floats[2],
             "clicks": counts[0],
             "repeats": counts[1],
-            "user": self.user,
+            "user": self.user.copy() if fresh else self.user,
         }
-        if self.keep_log:
-            self._log(actions)
         return reward, done[0], done[1], info
 
     def _step_arguments(self) -> tuple:

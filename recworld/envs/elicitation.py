@@ -179,7 +179,9 @@ class ElicitationKernel(Kernel):
             self.known[rows],
         )
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def step(
+        self, actions: np.ndarray, fresh: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         head = self.history.advance()
         item = actions[:, 0]
         if self.arguments is None:
@@ -210,6 +212,9 @@ class ElicitationKernel(Kernel):
             for b in range(self.batch):  # rendering only
                 answer = f"rated {floats[0, b]:g}" if counts[0, b] else "don't know"
                 self.log[b].append(f"  q{self.t[b]:>2}  {self.world.titles[item[b]][:60]:<60}  {answer}")
+        if fresh:  # each block copied once
+            reward, terminated = reward.copy(), terminated.copy()
+            floats, counts = floats.copy(), counts.copy()
         info = {
             "known": counts[0],
             "rating": floats[0],
@@ -217,9 +222,9 @@ class ElicitationKernel(Kernel):
             "ndcg": floats[2],
             "mae": floats[3],
             "repeats": counts[1],
-            "user": self.user,
+            "user": self.user.copy() if fresh else self.user,
         }
-        return reward, terminated, self.never, info
+        return reward, terminated, self.never.copy() if fresh else self.never, info
 
     def _step_arguments(self) -> tuple[tuple, tuple]:
         """What the compiled step reads: arrays the kernel updates in place, so the tuples are built once."""

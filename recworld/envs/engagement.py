@@ -79,8 +79,10 @@ class EngagementKernel(RecommendationKernel):
     _no_lists = np.zeros((1, 1), dtype=np.int32)
     _no_expected = np.zeros((1, 1), dtype=np.float32)
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        reward, terminated, truncated, info = super().step(actions)
+    def step(
+        self, actions: np.ndarray, fresh: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        reward, terminated, truncated, info = super().step(actions, fresh)
         info["satisfaction"] = self.state.satisfaction.astype(np.float64)
         info["session"] = self.state.sessions.copy()
         return reward, terminated, truncated, info
