@@ -86,3 +86,25 @@ def test_user_spread_builds_a_posterior_draw_world():
     assert not np.array_equal(world.scores, mean_world.scores)
     with pytest.raises(SimulatorError, match="user_spread=1 applies when the simulator is a family name"):
         gym.make("recworld/ColdStart-v0", simulator=mean_world, user_spread=1.0)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_outputs_are_the_callers_to_keep(env_id):
+    """What a vector step returns (rewards, flags, info) is not overwritten by the next step, in both
+    autoreset modes: the kernel hands out copies (`Kernel.step(fresh=True)`), not its own buffers."""
+    for mode in ("next-step", "same-step"):
+        env = gym.make_vec(env_id, num_envs=8, vectorization_mode="vector_entry_point", autoreset_mode=mode)
+        env.reset(seed=0)
+        rng = np.random.default_rng(0)
+        kept = []
+        for _ in range(12):
+            _, reward, terminated, truncated, info = env.step(rng.integers(0, 1682, 8))
+            arrays = {"reward": reward, "terminated": terminated, "truncated": truncated}
+            arrays.update({key: value for key, value in info.items() if isinstance(value, np.ndarray)})
+            kept.append((arrays, {key: value.copy() for key, value in arrays.items()}))
+        for arrays, values in kept:
+            for key, array in arrays.items():
+                np.testing.assert_array_equal(array, values[key], err_msg=f"{mode}: {key}")
+        first, last = kept[0][0], kept[-1][0]
+        assert not np.shares_memory(first["reward"], last["reward"])
+        assert not np.shares_memory(first["rating"], last["rating"])
