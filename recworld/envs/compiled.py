@@ -143,20 +143,12 @@ def autoreset_outputs(
     sub-environment whose episode had ``ended`` (its flag) was reset, not stepped (``stepped`` False;
     reward 0, neither terminated nor truncated); ``ended`` then becomes whether its episode ends now.
     Returns the sub-environments whose episode ended now (their indices)."""
-    count = 0
     for b in range(len(ended)):
         stepped[b] = not ended[b]
         if ended[b]:
             reward[b], terminated[b], truncated[b] = 0.0, False, False
         ended[b] = terminated[b] or truncated[b]
-        count += ended[b]
-    index = np.empty(count, dtype=np.int64)
-    count = 0
-    for b in range(len(ended)):
-        if ended[b]:
-            index[count] = b
-            count += 1
-    return index
+    return np.flatnonzero(ended)
 
 
 @njit(cache=True)
