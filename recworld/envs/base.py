@@ -107,8 +107,6 @@ COMPILED_ACTION_TYPES = frozenset(
 }
 #: ``members`` not given to `start_episodes`: each user is drawn from their stream
 NO_MEMBERS = np.zeros(0, dtype=np.int64)
-#: no sub-environment (whose episode ended: none)
-NO_USERS = np.zeros(0, dtype=np.int64)
 
 
 class Kernel(ABC):
@@ -181,15 +179,19 @@ class Kernel(ABC):
                     f"members must be {len(index)} positions in the population of "
                     f"{len(self.world.population)} users"
                 )
-        packed = self.packed.get("start")
-        if packed is None:
-            items = (self.keys, self.member, self.user, self.t, self.shown, self.world.population)
-            packed = self.packed["start"] = pack((*items, self.history.ring()))
-        start_episodes(index, np.asarray(keys, dtype=np.uint64), members, packed)
+        start_episodes(index, np.asarray(keys, dtype=np.uint64), members, self.packed_start())
         if self.keep_log:
             for b in index.tolist():  # rendering only
                 self.log[b] = []
         self.start(index)
+
+    def packed_start(self) -> Packed:
+        """`recworld.envs.compiled.start_episodes`'s packed arguments."""
+        packed = self.packed.get("start")
+        if packed is None:
+            items = (self.keys, self.member, self.user, self.t, self.shown, self.world.population)
+            packed = self.packed["start"] = pack((*items, self.history.ring()))
+        return packed
 
     def rated_only(self, candidates: str | None, needed: int, why: str) -> bool:
         """Resolve the ``candidates`` option: ``"rated"`` restricts the episode to the films each user
@@ -223,17 +225,27 @@ class Kernel(ABC):
     def observe(self, first: bool = False) -> dict[str, np.ndarray] | np.ndarray:
         """A fresh observation of every user (an agent may keep it), written by the compiled
         `recworld.envs.compiled.observe`; ``first``: the first user's only (the single environment)."""
-        layout = self.layout
-        buffer = layout.new()
-        packed = self.packed.get("observe")
-        if packed is None:
-            items = (layout.bases, layout.strides, self.history.ring(), self.world.population_features)
-            packed = self.packed["observe"] = pack((*items, self.member, self.t, self.horizon))
+        buffer = self.layout.new()
         n_blocks = blocks(self.batch)
         if n_blocks > 1:
-            observe_blocks(buffer, self.history.head, packed, n_blocks)
+            observe_blocks(buffer, self.history.head, self.packed_observe(), n_blocks)
         else:
-            observe_packed(buffer, self.history.head, packed)
+            observe_packed(buffer, self.history.head, self.packed_observe())
+        return self.observation(buffer, first)
+
+    def packed_observe(self) -> Packed:
+        """`recworld.envs.compiled.observe_range`'s packed arguments."""
+        packed = self.packed.get("observe")
+        if packed is None:
+            layout = self.layout
+            items = (layout.bases, layout.strides, self.history.ring(), self.world.population_features)
+            packed = self.packed["observe"] = pack((*items, self.member, self.t, self.horizon))
+        return packed
+
+    def observation(self, buffer: np.ndarray, first: bool = False) -> dict[str, np.ndarray] | np.ndarray:
+        """The observation in a written flat ``buffer`` (`recworld.envs.history.Layout`), as the space
+        has it; ``first``: the first user's only."""
+        layout = self.layout
         if layout.rows:
             return buffer[: layout.total] if first else buffer.reshape(self.batch, layout.total)
         return layout.first(buffer) if first else layout.parts(buffer)
@@ -290,6 +302,26 @@ class Kernel(ABC):
         """Advance every user one step: rewards, terminated, truncated (``(B,)`` each) and info arrays —
         the kernel's own, overwritten by the next step, or with ``fresh`` copies the caller may keep
         (the vector environment's: each block of outputs copied once, its rows views of the copy)."""
+
+    def step_autoreset(
+        self, actions: np.ndarray, ended: np.ndarray, seeds: np.ndarray, episodes: np.ndarray
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, bool]:
+        """A vector step under Gymnasium's next-step autoreset: every user steps, then those whose
+        episode had ``ended`` (flags, updated in place to whether each episode ends now) start their next
+        episode of ``seeds`` (``episodes`` moved on: `recworld.envs.compiled.next_streams`); their
+        outputs are those of a reset (`recworld.envs.compiled.autoreset_outputs`). Returns the
+        observation, rewards, terminated, truncated and info (all fresh, ``info["user"]`` the users
+        after the restarts), which users were stepped, and whether any was reset. A kernel may do it
+        all in one compiled call (`recworld.envs.cold_start.RecommendationKernel`); this is the plain
+        path, in steps."""
+        index = np.flatnonzero(ended)
+        reward, terminated, truncated, info = self.step(actions, fresh=True)
+        if len(index):
+            self.reset_users(index, next_streams(index, seeds, episodes))
+            info["user"] = self.user.copy()
+        stepped = np.empty(self.batch, dtype=bool)
+        autoreset_outputs(0, self.batch, ended, reward, terminated, truncated, stepped)
+        return self.observe(), reward, terminated, truncated, info, stepped, len(index) > 0
 
     def describe(self, b: int) -> str:
         """The episode so far, as text (for ``render_mode="ansi"``)."""
@@ -427,7 +459,6 @@ class RecVectorEnv(gym.vector.VectorEnv):
         self._seeds: np.ndarray | None = None  # each sub-environment's seed (uint64 words) and episode
         self._episodes = np.zeros(num_envs, dtype=np.uint64)
         self._autoreset = np.zeros(num_envs, dtype=bool)  # whose episode ended in the last step
-        self._ended = NO_USERS  # their indices
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -451,7 +482,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         members = None if not options or "members" not in options else options["members"]
         self.kernel.reset_users(np.arange(self.num_envs), stream_keys(words, episodes), members)
         self._seeds, self._episodes = words, episodes
-        self._autoreset[:], self._ended = False, NO_USERS
+        self._autoreset[:] = False
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
@@ -464,20 +495,17 @@ class RecVectorEnv(gym.vector.VectorEnv):
         if self._seeds is None:
             raise ResetNeeded("call reset() before step()")
         checked = self.kernel.check_actions(actions)
-        reward, terminated, truncated, info = self.kernel.step(checked, fresh=True)
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
-            return self._same_step_reset(reward, terminated, truncated, info)
-        # (few numpy calls: after the compiled step each one waits on memory the step pushed out)
-        restarted = len(self._ended) > 0  # a sub-environment whose episode ended is reset now, not stepped
-        if restarted:
-            self._restart(self._ended)
-            info["user"] = self.kernel.user.copy()  # the new users
-        stepped = np.empty(self.num_envs, dtype=bool)  # False: reset, reports its reset info only
-        self._ended = autoreset_outputs(self._autoreset, reward, terminated, truncated, stepped)
+            return self._same_step_reset(*self.kernel.step(checked, fresh=True))
+        # a sub-environment whose episode ended is reset now, not stepped (``stepped`` False): it
+        # reports its reset info only
+        observation, reward, terminated, truncated, info, stepped, reset = self.kernel.step_autoreset(
+            checked, self._autoreset, self._seeds, self._episodes
+        )
         info = {**info, **{f"_{key}": stepped for key in info}}
-        if restarted:
+        if reset:
             info["_user"] = np.ones(self.num_envs, dtype=bool)
-        return self.kernel.observe(), reward, terminated, truncated, info
+        return observation, reward, terminated, truncated, info
 
     def _same_step_reset(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from recworld.envs.base import Kernel, RecEnv, RecVectorEnv
 from recworld.envs.compiled import (
     REWARD_KINDS,
+    Packed,
     blocks,
     pack,
     preferences,
+    recommend_autoreset_block,
+    recommend_autoreset_blocks,
     recommend_step_blocks,
     recommend_step_packed,
     scores_of,
@@ -127,12 +131,16 @@ class RecommendationKernel(Kernel):
         self.outputs = (
             np.zeros(batch),
             np.zeros((2, batch), dtype=bool),
-            np.zeros((3, batch)),
-            np.zeros((2, batch), dtype=np.int64),
+            np.zeros((len(self.info_floats), batch)),
+            np.zeros((len(self.info_counts), batch), dtype=np.int64),
         )
 
     def start(self, index: np.ndarray) -> None:
-        # On candidates="rated" only the films the user rated can be recommended: the rest count as shown.
+        start_recommendation(index, self.packed_start_recommendation())
+
+    def packed_start_recommendation(self) -> Packed:
+        """`recworld.envs.compiled.start_recommendation`'s packed arguments. On candidates="rated" only
+        the films the user rated can be recommended: the rest count as shown."""
         packed = self.packed.get("start_recommendation")
         if packed is None:
             rows_of = self.member if self.probs_in_python else self.user
@@ -141,7 +149,7 @@ class RecommendationKernel(Kernel):
             dynamic = self.dynamics_parameters.size > 0
             items = (*episode, rated, self.shown, dynamic, self.dynamic_state)
             packed = self.packed["start_recommendation"] = pack(items)
-        start_recommendation(index, packed)
+        return packed
 
     # -------------------------------------------------------------- the truth, for regret and oracles
     def best_unseen(self) -> tuple[np.ndarray, np.ndarray]:
@@ -178,9 +186,45 @@ class RecommendationKernel(Kernel):
         return 1, self.top[0], self.top[1], self.member
 
     # -------------------------------------------------------------- the step
+    #: the info keys of the compiled step's float and count outputs, in the order of their rows
+    info_floats: tuple[str, ...] = ("rating", "expected_rating", "regret")
+    info_counts: tuple[str, ...] = ("clicks", "repeats")
+
     def step(
         self, actions: np.ndarray, fresh: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        head, clicks, packed = self._before_step(actions)
+        n_blocks = blocks(self.batch)
+        if n_blocks > 1:
+            recommend_step_blocks(actions, head, clicks, packed, n_blocks)
+        else:
+            recommend_step_packed(actions, head, clicks, packed)
+        if self.keep_log:
+            self._log(actions)
+        return self._step_outputs(fresh)
+
+    def step_autoreset(
+        self, actions: np.ndarray, ended: np.ndarray, seeds: np.ndarray, episodes: np.ndarray
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, bool]:
+        # One compiled call (`recworld.envs.compiled.recommend_autoreset_block`): the step, the restarts
+        # and the observation in one parallel region, with no Python between them.
+        if self.keep_log:  # rendering: the plain path, which logs each step and forgets restarted users'
+            return super().step_autoreset(actions, ended, seeds, episodes)
+        head, clicks, packed = self._before_step(actions)
+        buffer, stepped = self.layout.new(), np.empty(self.batch, dtype=bool)
+        starts = (self.packed_start(), self.packed_start_recommendation())
+        arguments = (actions, head, clicks, packed, ended, (seeds, episodes), *starts, stepped, buffer)
+        n_blocks = blocks(self.batch)
+        if n_blocks > 1:
+            reset = recommend_autoreset_blocks(*arguments, self.packed_observe(), n_blocks)
+        else:
+            reset = recommend_autoreset_block(0, 1, *arguments, self.packed_observe())
+        reward, terminated, truncated, info = self._step_outputs(fresh=True)
+        return self.observation(buffer), reward, terminated, truncated, info, stepped, reset > 0
+
+    def _before_step(self, actions: np.ndarray) -> tuple[int, np.ndarray, Packed]:
+        """The ring's next head, the clicks (a choice model of your own: from Python) and the step's
+        packed arguments; a simulator of your own answers (and finds the best unseen items) here."""
         head = self.history.advance()
         if self.arguments is None:
             self.arguments = self._step_arguments()
@@ -190,24 +234,16 @@ class RecommendationKernel(Kernel):
         clicks = self._python_answers(actions) if self.probs_given else self.no_clicks
         if self.regret_in_python:
             self.best_given[:] = self.best_unseen()[1].sum(axis=1)
-        n_blocks = blocks(self.batch)
-        if n_blocks > 1:
-            recommend_step_blocks(actions, head, clicks, packed, n_blocks)
-        else:
-            recommend_step_packed(actions, head, clicks, packed)
-        if self.keep_log:
-            self._log(actions)
+        return head, clicks, packed
+
+    def _step_outputs(self, fresh: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """What the compiled step wrote: rewards, terminated, truncated and info (see `Kernel.step`)."""
         reward, done, floats, counts = self.outputs
-        if fresh:
+        if fresh:  # each block copied once
             reward, done, floats, counts = reward.copy(), done.copy(), floats.copy(), counts.copy()
-        info = {
-            "rating": floats[0],
-            "expected_rating": floats[1],
-            "regret": floats[2],
-            "clicks": counts[0],
-            "repeats": counts[1],
-            "user": self.user.copy() if fresh else self.user,
-        }
+        info = {key: floats[i] for i, key in enumerate(self.info_floats)}
+        info.update({key: counts[i] for i, key in enumerate(self.info_counts)})
+        info["user"] = self.user.copy() if fresh else self.user
         return reward, done[0], done[1], info
 
     def _step_arguments(self) -> tuple:

@@ -137,18 +137,27 @@ def next_streams(index: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> 
 
 @njit(cache=True)
 def autoreset_outputs(
-    ended: np.ndarray, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, stepped: np.ndarray
-) -> np.ndarray:
-    """Gymnasium's next-step autoreset, in one pass over a step's outputs (copies the caller owns): a
-    sub-environment whose episode had ``ended`` (its flag) was reset, not stepped (``stepped`` False;
-    reward 0, neither terminated nor truncated); ``ended`` then becomes whether its episode ends now.
-    Returns the sub-environments whose episode ended now (their indices)."""
-    for b in range(len(ended)):
+    lo: int,
+    hi: int,
+    ended: np.ndarray,
+    reward: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    stepped: np.ndarray,
+) -> int:
+    """Gymnasium's next-step autoreset of users ``lo:hi`` of a step's outputs: a sub-environment whose
+    episode had ``ended`` (its flag) was reset, not stepped (``stepped`` False; reward 0, neither
+    terminated nor truncated); ``ended`` then becomes whether its episode ends now. Returns how many
+    were reset."""
+    reset = 0
+    for b in range(lo, hi):
+        b = max(b, 0)  # (not negative: see the module's docstring)
         stepped[b] = not ended[b]
         if ended[b]:
             reward[b], terminated[b], truncated[b] = 0.0, False, False
+            reset += 1
         ended[b] = terminated[b] or truncated[b]
-    return np.flatnonzero(ended)
+    return reset
 
 
 @njit(cache=True)
@@ -783,8 +792,9 @@ def recommend_step(
     (`recworld.envs.world.World.genre_lists`). ``ring`` is the history's ``(ring_items,
     ring_responses, shown_sum, rated_sum, n_shown, n_rated)``, written at ``head``; ``probs`` and
     ``clicks`` are read when given. Writes the rewards ``(B,)``, ``(2, B)`` terminated (the user left)
-    and truncated, ``(3, B)`` info rating, expected_rating and regret, and ``(2, B)`` clicks and repeats
-    into the last four arrays (the kernel's own: an array returned to Python costs more than the step
+    and truncated, ``(3, B)`` info rating, expected_rating and regret (with dynamics ``(4, B)``, then
+    satisfaction), and ``(2, B)`` clicks and repeats (with dynamics ``(3, B)``, then the session) into
+    the last four arrays (the kernel's own: an array returned to Python costs more than the step
     of a single user)."""
     batch, s = actions.shape
     n_levels = len(levels)
@@ -875,7 +885,9 @@ def recommend_step(
         update_dynamics(lo, hi, dynamics, actions, ratings, taken, genres, state, keys, steps, 2 * s, done[0])
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
-        if not len(dynamics):
+        if len(dynamics):
+            floats[3, b], counts[2, b] = state[3][b], state[4][b]
+        else:
             done[0, b] = False
         t[b] += 1
         done[1, b] = t[b] >= horizon and not done[0, b]
@@ -907,19 +919,84 @@ def recommend_step_blocks(
 
 
 @njit(cache=True)
-def observe_packed(out: np.ndarray, head: int, packed: Packed) -> None:
-    """`observe` of the whole batch with ``packed`` = ``(bases, strides, ring, population_features,
+def recommend_autoreset_block(
+    block: int,
+    blocks: int,
+    actions: np.ndarray,
+    head: int,
+    clicks: np.ndarray,
+    packed: Packed,
+    ended: np.ndarray,
+    streams: tuple,
+    start: Packed,
+    start_own: Packed,
+    stepped: np.ndarray,
+    out: np.ndarray,
+    view: Packed,
+) -> int:
+    """A vector step of block ``block`` of ``blocks`` under Gymnasium's next-step autoreset, in one
+    call: `recommend_step`; then the users whose episode had ``ended`` start their next one of
+    ``streams`` = ``(seeds, episodes)`` (`next_streams`; `start_episodes` with ``start``,
+    `start_recommendation` with ``start_own``: as `recworld.envs.base.Kernel.reset_users` would) and
+    `autoreset_outputs` marks them not ``stepped``; then the observation into ``out`` (`observe_range`
+    with ``view``). Returns how many users were reset. (The arguments are passed one by one: packed
+    into one tuple, the parallel twin ran a third slower.)"""
+    lo, hi = block_bounds(block, blocks, len(actions))
+    recommend_step(lo, hi, actions, head, clicks, *packed.items)
+    index = np.flatnonzero(ended[lo:hi]) + lo
+    if len(index):
+        seeds, episodes = streams
+        start_episodes(index, next_streams(index, seeds, episodes), np.zeros(0, dtype=np.int64), start)
+        start_recommendation(index, start_own)
+    reward, done = packed.items[-4], packed.items[-3]
+    reset = autoreset_outputs(lo, hi, ended, reward, done[0], done[1], stepped)
+    observe_range(lo, hi, out, head, view)
+    return reset
+
+
+@njit(cache=True, parallel=True)
+def recommend_autoreset_blocks(
+    actions: np.ndarray,
+    head: int,
+    clicks: np.ndarray,
+    packed: Packed,
+    ended: np.ndarray,
+    streams: tuple,
+    start: Packed,
+    start_own: Packed,
+    stepped: np.ndarray,
+    out: np.ndarray,
+    view: Packed,
+    blocks: int,
+) -> int:
+    """`recommend_autoreset_block` in ``blocks`` blocks of users, on numba's threads."""
+    reset = 0
+    for block in prange(blocks):
+        reset += recommend_autoreset_block(
+            block, blocks, actions, head, clicks, packed, ended, streams, start, start_own, stepped, out, view
+        )
+    return reset
+
+
+@njit(cache=True)
+def observe_range(lo: int, hi: int, out: np.ndarray, head: int, packed: Packed) -> None:
+    """`observe` of users ``lo:hi`` with ``packed`` = ``(bases, strides, ring, population_features,
     member, t, horizon)``, ``ring`` the history's arrays read from ``head``."""
     bases, strides, ring, features, member, t, horizon = packed.items
-    observe(0, len(member), out, bases, strides, (head, *ring), features, member, t, horizon)
+    observe(lo, hi, out, bases, strides, (head, *ring), features, member, t, horizon)
+
+
+@njit(cache=True)
+def observe_packed(out: np.ndarray, head: int, packed: Packed) -> None:
+    """`observe_range` of the whole batch."""
+    observe_range(0, len(packed.items[4]), out, head, packed)
 
 
 @njit(cache=True)
 def observe_block(block: int, blocks: int, out: np.ndarray, head: int, packed: Packed) -> None:
-    """`observe` of block ``block`` of ``blocks`` equal blocks of users."""
-    bases, strides, ring, features, member, t, horizon = packed.items
-    lo, hi = block_bounds(block, blocks, len(member))
-    observe(lo, hi, out, bases, strides, (head, *ring), features, member, t, horizon)
+    """`observe_range` of block ``block`` of ``blocks`` equal blocks of users."""
+    lo, hi = block_bounds(block, blocks, len(packed.items[4]))
+    observe_range(lo, hi, out, head, packed)
 
 
 @njit(cache=True, parallel=True)

@@ -21,6 +21,9 @@ class EngagementKernel(RecommendationKernel):
     drift, satisfaction, sessions that end and users who come back or leave."""
 
     env_id = "recworld/Engagement-v0"
+    #: the compiled step's info also holds the hidden satisfaction and the session (1, 2, ...)
+    info_floats = (*RecommendationKernel.info_floats, "satisfaction")
+    info_counts = (*RecommendationKernel.info_counts, "session")
 
     def __init__(
         self,
@@ -78,14 +81,6 @@ class EngagementKernel(RecommendationKernel):
 
     _no_lists = np.zeros((1, 1), dtype=np.int32)
     _no_expected = np.zeros((1, 1), dtype=np.float32)
-
-    def step(
-        self, actions: np.ndarray, fresh: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        reward, terminated, truncated, info = super().step(actions, fresh)
-        info["satisfaction"] = self.state.satisfaction.astype(np.float64)
-        info["session"] = self.state.sessions.copy()
-        return reward, terminated, truncated, info
 
     def plan(self, depth: int, n_top: int, shortlist: int) -> np.ndarray:
         """PRIVILEGED lookahead: each user's next item by a mean-field rollout of a copy of the true

@@ -1,10 +1,13 @@
 """Fast paths of the environments give what the general paths give."""
 
+import functools
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import recworld  # noqa: F401 - registers the environments
+from recworld.envs.base import Kernel
 from recworld.simulators import Simulator
 from recworld.simulators.choice import MultinomialLogit
 
@@ -189,3 +192,40 @@ def test_compiled_dynamics_read_genre_lists_as_the_numpy_definition_reads_profil
         compiled_state[:4], (state.affinity, state.boredom, state.recent, state.satisfaction), strict=True
     ):
         np.testing.assert_allclose(ours[same_session], theirs[same_session], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs",
+    [
+        ("recworld/ColdStart-v0", {"horizon": 3}),
+        ("recworld/Engagement-v0", {}),
+        ("recworld/Engagement-v0", {"slate_size": 2, "horizon": 8}),
+    ],
+)
+@pytest.mark.parametrize("num_envs", [40, 600])  # 600: two blocks on numba's threads, where it has two
+def test_one_call_autoreset_gives_what_the_plain_path_gives(env_id, kwargs, num_envs):
+    """`RecommendationKernel.step_autoreset` (the step, the restarts and the observation in one compiled
+    call) gives what `Kernel.step_autoreset` gives (the step, `reset_users`, `autoreset_outputs` and
+    `observe`, one after another)."""
+    one_call, plain = (
+        gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+        for _ in range(2)
+    )
+    kernel = plain.unwrapped.kernel
+    kernel.step_autoreset = functools.partial(Kernel.step_autoreset, kernel)
+    for env in (one_call, plain):
+        env.reset(seed=7)
+    rng = np.random.default_rng(0)
+    restarted = 0
+    for _ in range(12):
+        actions = rng.integers(0, kernel.n_items, one_call.action_space.shape)
+        a, b = one_call.step(actions), plain.step(actions)
+        for key in a[0]:
+            np.testing.assert_array_equal(a[0][key], b[0][key])
+        for x, y in zip(a[1:4], b[1:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert a[4].keys() == b[4].keys()
+        for key in a[4]:
+            np.testing.assert_array_equal(a[4][key], b[4][key], err_msg=key)
+        restarted += int((~a[4]["_rating"]).sum())
+    assert restarted > 0  # the restarts were exercised
