@@ -134,6 +134,12 @@ class RecommendationKernel(Kernel):
             np.zeros((len(self.info_floats), batch)),
             np.zeros((len(self.info_counts), batch), dtype=np.int64),
         )
+        #: the step's info as views of the kernel's own arrays (`Kernel.step` without ``fresh``), made at
+        #: the first step (a pickle would copy the views apart from the arrays)
+        self.own_info: dict[str, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "own_info": None}
 
     def start(self, index: np.ndarray) -> None:
         start_recommendation(index, self.packed_start_recommendation())
@@ -239,12 +245,19 @@ class RecommendationKernel(Kernel):
     def _step_outputs(self, fresh: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """What the compiled step wrote: rewards, terminated, truncated and info (see `Kernel.step`)."""
         reward, done, floats, counts = self.outputs
-        if fresh:  # each block copied once
-            reward, done, floats, counts = reward.copy(), done.copy(), floats.copy(), counts.copy()
-        info = {key: floats[i] for i, key in enumerate(self.info_floats)}
-        info.update({key: counts[i] for i, key in enumerate(self.info_counts)})
-        info["user"] = self.user.copy() if fresh else self.user
-        return reward, done[0], done[1], info
+        if not fresh:  # the kernel's own arrays: their views made once
+            if self.own_info is None:
+                self.own_info = self._info(floats, counts, self.user)
+            return reward, done[0], done[1], self.own_info.copy()
+        reward, done, floats, counts = reward.copy(), done.copy(), floats.copy(), counts.copy()
+        return reward, done[0], done[1], self._info(floats, counts, self.user.copy())
+
+    def _info(self, floats: np.ndarray, counts: np.ndarray, user: np.ndarray) -> dict[str, np.ndarray]:
+        """The info: the rows of the step's ``floats`` and ``counts`` under their keys, and ``user``."""
+        info = dict(zip(self.info_floats, floats, strict=True))
+        info.update(zip(self.info_counts, counts, strict=True))
+        info["user"] = user
+        return info
 
     def _step_arguments(self) -> tuple:
         """What `recommend_step` reads after the actions, the ring's head and the clicks: arrays the
