@@ -706,36 +706,46 @@ def best_shifted_scores(
     s: int,
 ) -> np.ndarray:
     """The ``s`` best scores among each user's unseen items under the genre ``shift``, best first,
-    ``(B, s)``. Items are visited in order of static score (``order``, row ``order_rows[b]``, with those
-    scores in ``ordered``: read in sequence, not scattered over the score table) and the walk stops
-    once no item further down can enter: the shift raises no score by more than ``rise[b]``
-    (`preferences`). ``genres``: the items' genre lists (`World.genre_lists`)."""
+    ``(B, s)``. Items are visited in order of static score (``order``, member ``order_rows[b]``'s list,
+    with those scores in ``ordered``: read in sequence, not scattered over the score table; both in
+    `World.score_order`'s blocks of positions) and the walk stops once no item further down can enter:
+    the shift raises no score by more than ``rise[b]`` (`preferences`; the padding's ``-inf`` stops it
+    at the list's end). ``genres``: the items' genre lists (`World.genre_lists`)."""
     starts, genre, weight = genres
     shifted = shift.shape[1] > 0
     out = np.empty((len(order_rows), s))
+    width = order.shape[1]
+    n_blocks = (shown.shape[1] + width - 1) // width
+    members = order.shape[0] // n_blocks  # the rows of one block
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
         for k in range(s):
             out[b, k] = -np.inf
         top_shift = rise[b]
-        m = max(order_rows[b], 0)
-        for position in range(order.shape[1]):
-            base = ordered[m, position]
-            if base + top_shift <= out[b, s - 1]:
+        row = max(order_rows[b], 0)
+        for _ in range(n_blocks):
+            end = False
+            for position in range(width):
+                base = ordered[row, position]
+                if base + top_shift <= out[b, s - 1]:
+                    end = True
+                    break
+                item = max(order[row, position], 0)
+                if shown[b, item]:
+                    continue
+                value = float(base)
+                if shifted:
+                    for k in range(starts[item], starts[item + 1]):
+                        value += shift[b, genre[k]] * weight[k]
+                if value > out[b, s - 1]:
+                    k = s - 1
+                    while k > 0 and out[b, k - 1] < value:
+                        out[b, k] = out[b, k - 1]
+                        k -= 1
+                    out[b, k] = value
+            if end:
                 break
-            item = max(order[m, position], 0)
-            if shown[b, item]:
-                continue
-            value = float(base)
-            if shifted:
-                for k in range(starts[item], starts[item + 1]):
-                    value += shift[b, genre[k]] * weight[k]
-            if value > out[b, s - 1]:
-                k = s - 1
-                while k > 0 and out[b, k - 1] < value:
-                    out[b, k] = out[b, k - 1]
-                    k -= 1
-                out[b, k] = value
+            row += members
     return out
 
 

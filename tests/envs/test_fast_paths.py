@@ -60,12 +60,22 @@ def test_score_order_holds_each_members_scores_best_first():
     """The regret search's walk: each member's items by static score and those scores, which it reads in
     sequence instead of looking each item up in the score table."""
     world = gym.make("recworld/Engagement-v0").unwrapped.kernel.world
-    order, ordered = world.score_order()
-    members = np.arange(0, len(world.population), 37)
+    blocked_order, blocked_scores = world.score_order()
+    population, n = len(world.population), world.n_items
+
+    def lists(blocked):  # (blocks * members, K) -> each member's list, (members, blocks * K)
+        return blocked.reshape(-1, population, blocked.shape[1]).transpose(1, 0, 2).reshape(population, -1)
+
+    order, ordered = lists(blocked_order), lists(blocked_scores)
+    assert order.shape[1] - n < blocked_order.shape[1]  # padded to whole blocks only
+    assert (ordered[:, n:] == -np.inf).all()
+    members = np.arange(0, population, 37)
     scores = world.simulator.score(world.population[members])
-    np.testing.assert_array_equal(ordered[members], np.take_along_axis(scores, order[members], axis=1))
-    assert (np.diff(ordered[members], axis=1) <= 0).all()
-    assert order.dtype == np.int32 and ordered.dtype == np.float32
+    items = order[members, :n]
+    np.testing.assert_array_equal(ordered[members, :n], np.take_along_axis(scores, items, axis=1))
+    np.testing.assert_array_equal(np.sort(items, axis=1), np.tile(np.arange(n), (len(members), 1)))
+    assert (np.diff(ordered[members, :n], axis=1) <= 0).all()
+    assert blocked_order.dtype == np.int32 and blocked_scores.dtype == np.float32
 
 
 class Delegating(Simulator):
