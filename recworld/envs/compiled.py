@@ -5,8 +5,9 @@ process loads it instead of compiling), with no Python between the action and th
 observation. The single environment calls it with ``B = 1``, the vector environment with
 ``B = num_envs``: there is no second copy of the logic. Here: the pieces every environment shares
 (the user's ordinal answer and choice, the history and the observation, the packed arguments), the
-Engagement dynamics and the step of ColdStart and Engagement; Elicitation's step builds on them in
-`recworld.envs.elicitation_step`. The kernels in `recworld.envs.cold_start`,
+Engagement dynamics and the step of ColdStart and Engagement (with, for the vector environment, the
+restarts and the observation in the same call: `recommend_autoreset_block`); Elicitation's step
+builds on them in `recworld.envs.elicitation_step`. The kernels in `recworld.envs.cold_start`,
 `recworld.envs.engagement` and `recworld.envs.elicitation` own the state arrays and pass them in
 (packed once: `pack`); the pieces a user may plug in (a simulator or a choice model of their own) are
 computed in Python before the call and handed over (``probs_given``, ``clicks_given``).
