@@ -214,7 +214,7 @@ class RecommendationKernel(Kernel):
     ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, bool]:
         # One compiled call (`recworld.envs.compiled.recommend_autoreset_block`): the step, the restarts
         # and the observation in one parallel region, with no Python between them.
-        if self.keep_log:  # rendering: the plain path, which logs each step and forgets restarted users'
+        if self.keep_log:  # rendering: the plain path, which logs each step and clears restarted users' logs
             return super().step_autoreset(actions, ended, seeds, episodes)
         head, clicks, packed = self._before_step(actions)
         buffer, stepped = self.layout.new(), np.empty(self.batch, dtype=bool)

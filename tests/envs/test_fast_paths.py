@@ -239,3 +239,21 @@ def test_one_call_autoreset_gives_what_the_plain_path_gives(env_id, kwargs, num_
             np.testing.assert_array_equal(a[4][key], b[4][key], err_msg=key)
         restarted += int((~a[4]["_rating"]).sum())
     assert restarted > 0  # the restarts were exercised
+
+
+def test_vector_render_takes_the_plain_path_and_logs_each_episode_afresh():
+    """With ``render_mode="ansi"`` the vector step takes the plain path (which logs): the same
+    trajectory as without rendering, and each user's log starts again when their episode restarts."""
+    options = {"num_envs": 3, "vectorization_mode": "vector_entry_point", "horizon": 2}
+    rendered = gym.make_vec("recworld/ColdStart-v0", render_mode="ansi", **options)
+    plain = gym.make_vec("recworld/ColdStart-v0", **options)
+    rendered.reset(seed=0)
+    plain.reset(seed=0)
+    logged = []
+    for actions in ([1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]):  # the third step restarts everyone
+        a, b = rendered.step(np.array(actions)), plain.step(np.array(actions))
+        for key in a[0]:
+            np.testing.assert_array_equal(a[0][key], b[0][key])
+        np.testing.assert_array_equal(a[1], b[1])
+        logged.append([text.count(" t=") for text in rendered.render()])
+    assert logged == [[1, 1, 1], [2, 2, 2], [0, 0, 0], [1, 1, 1]]
