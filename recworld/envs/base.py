@@ -303,13 +303,18 @@ class Kernel(ABC):
         the kernel's own, overwritten by the next step, or with ``fresh`` copies the caller may keep
         (the vector environment's: each block of outputs copied once, its rows views of the copy)."""
 
+    def restart(self, index: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> None:
+        """Autoreset: the users at ``index`` start the next episode of their ``seeds`` (``episodes``
+        moved on: `recworld.envs.compiled.next_streams`)."""
+        self.reset_users(index, next_streams(index, seeds, episodes))
+
     def step_autoreset(
         self, actions: np.ndarray, ended: np.ndarray, seeds: np.ndarray, episodes: np.ndarray
     ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, bool]:
         """A vector step under Gymnasium's next-step autoreset: every user steps, then those whose
         episode had ``ended`` (flags, updated in place to whether each episode ends now) start their next
-        episode of ``seeds`` (``episodes`` moved on: `recworld.envs.compiled.next_streams`); their
-        outputs are those of a reset (`recworld.envs.compiled.autoreset_outputs`). Returns the
+        episode (`restart`); their outputs are those of a reset
+        (`recworld.envs.compiled.autoreset_outputs`). Returns the
         observation, rewards, terminated, truncated and info (all fresh, ``info["user"]`` the users
         after the restarts), which users were stepped, and whether any was reset. A kernel may do it
         all in one compiled call (`recworld.envs.cold_start.RecommendationKernel`); this is the plain
@@ -317,7 +322,7 @@ class Kernel(ABC):
         index = np.flatnonzero(ended)
         reward, terminated, truncated, info = self.step(actions, fresh=True)
         if len(index):
-            self.reset_users(index, next_streams(index, seeds, episodes))
+            self.restart(index, seeds, episodes)
             info["user"] = self.user.copy()
         stepped = np.empty(self.batch, dtype=bool)
         autoreset_outputs(0, self.batch, ended, reward, terminated, truncated, stepped)
@@ -486,11 +491,6 @@ class RecVectorEnv(gym.vector.VectorEnv):
         everyone = np.ones(self.num_envs, dtype=bool)
         return self.kernel.observe(), {"user": self.kernel.user.copy(), "_user": everyone}
 
-    def _restart(self, index: np.ndarray) -> None:
-        """Autoreset: the next episode of each sub-environment's seed."""
-        assert self._seeds is not None
-        self.kernel.reset_users(index, next_streams(index, self._seeds, self._episodes))
-
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._seeds is None:
             raise ResetNeeded("call reset() before step()")
@@ -523,7 +523,8 @@ class RecVectorEnv(gym.vector.VectorEnv):
                 final_obs[i] = (
                     final[i] if isinstance(final, np.ndarray) else {k: v[i] for k, v in final.items()}
                 )
-            self._restart(ended)
+            assert self._seeds is not None
+            self.kernel.restart(ended, self._seeds, self._episodes)
             out["user"] = info["user"].copy()
             out["user"][ended] = self.kernel.user[ended]
             out["_user"] = np.ones(self.num_envs, dtype=bool)

@@ -216,7 +216,7 @@ def test_an_episode_starts_as_the_counter_streams_say(env_id):
         if episode == 0:
             venv.reset(seed=40)
         else:
-            venv.unwrapped._restart(np.arange(6))
+            kernel.restart(np.arange(6), venv.unwrapped._seeds, venv.unwrapped._episodes)
         np.testing.assert_array_equal(kernel.keys, keys)
         np.testing.assert_array_equal(kernel.member, expected)
         np.testing.assert_array_equal(kernel.user, kernel.world.population[expected])
@@ -224,7 +224,7 @@ def test_an_episode_starts_as_the_counter_streams_say(env_id):
         venv.step(np.arange(6))  # something shown and recorded, for the next start to clear
         assert kernel.history.n_shown.all()
     restarted = np.array([1, 4])
-    venv.unwrapped._restart(restarted)
+    kernel.restart(restarted, venv.unwrapped._seeds, venv.unwrapped._episodes)
     assert not kernel.shown[restarted].any() and kernel.shown[[0, 2, 3, 5]].any()
     members = np.array([n - 1, 0, 2, 3, 4, 5])
     venv.reset(seed=1, options={"members": members})
