@@ -532,15 +532,26 @@ def preferences(
     if not (has_boredom or has_drift):
         return np.zeros((affinity.shape[0], 0)), rise
     shift = np.empty(affinity.shape)
+    n_genres, weight = affinity.shape[1], params[3]
+    lo, hi = max(lo, 0), max(hi, 0)  # (not negative: see the module's docstring)
+    # the block's rows as one flat run: a user's row of genres is too short a loop to vectorise
+    first, last = lo * n_genres, hi * n_genres
+    out = shift.reshape(shift.size)[first:last]
+    drift, bored = affinity.reshape(affinity.size)[first:last], boredom.reshape(boredom.size)[first:last]
+    if has_drift and has_boredom:
+        for i in range(len(out)):
+            out[i] = drift[i] - weight * bored[i]
+    elif has_drift:
+        for i in range(len(out)):
+            out[i] = drift[i]
+    else:
+        for i in range(len(out)):
+            out[i] = 0.0 - weight * bored[i]
     for b in range(lo, hi):
-        b = max(b, 0)  # (not negative: see the module's docstring)
+        b = max(b, 0)
         top = 0.0
-        for g in range(affinity.shape[1]):
-            value = affinity[b, g] if has_drift else 0.0
-            if has_boredom:
-                value -= params[3] * boredom[b, g]
-            shift[b, g] = value
-            top = max(top, value)
+        for g in range(n_genres):
+            top = max(top, shift[b, g])
         rise[b] = top
     return shift, rise
 
