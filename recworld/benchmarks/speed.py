@@ -247,15 +247,19 @@ import json, sys
 import gymnasium as gym
 import numpy as np
 import recworld
+from recworld.envs.compiled import USERS_PER_THREAD
 
 def kilobytes(field):
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith(field))
 
 env_id, n, dataset = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-probe = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", dataset=dataset)
+# a probe big enough to step on numba's threads: the world, the thread pool and the compiled code
+# are in the process before the baseline (they are the process's, made once, not the environment's)
+users = 2 * USERS_PER_THREAD
+probe = gym.make_vec(env_id, num_envs=users, vectorization_mode="vector_entry_point", dataset=dataset)
 probe.reset(seed=0)
-probe.step(np.zeros(1, dtype=np.int64))
+probe.step(np.zeros(users, dtype=np.int64))
 with open("/proc/self/clear_refs", "w") as refs:
     refs.write("5")  # the peak resident set starts again from here
 before = kilobytes("VmRSS")
@@ -306,9 +310,10 @@ def startup_seconds(env_id: str, dataset: str = "movielens-100k") -> dict[str, d
 
 def env_memory(env_id: str, n_users: int, dataset: str = "movielens-100k") -> float:
     """Peak memory (MB) that a vector environment of ``n_users`` users adds to a process in which its
-    world is already built: in a fresh Python process, the peak resident set over making it, resetting
-    it and three steps, minus the resident set before (Linux: the peak is reset through
-    ``/proc/self/clear_refs``)."""
+    world is already built and a vector environment has stepped on numba's threads (the thread pool
+    and the loaded compiled code, a few MB made once a process, are not counted): in a fresh Python
+    process, the peak resident set over making it, resetting it and three steps, minus the resident
+    set before (Linux: the peak is reset through ``/proc/self/clear_refs``)."""
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_PROBE, env_id, str(n_users), dataset],
         capture_output=True,
