@@ -252,26 +252,43 @@ def level_probabilities(
 ) -> None:
     """The ordinal probit's level probabilities of latent ``scores`` ``(B, S)`` with user noise ``sigma``
     ``(B,)`` into ``out`` ``(B, S, L)`` (`recworld.simulators.ordinal.level_probabilities`); a noise of 0
-    puts all the mass on the level the score falls in (a replayed rating)."""
+    puts all the mass on the level the score falls in (a replayed rating). In three passes: the cut
+    points' standardised distances of all the block's users into one run, their CDFs in one loop over
+    it (which vectorises: a user's four cut points do not), then the levels' probabilities."""
     slots, n = scores.shape[1], len(thresholds)
+    lo, hi = max(lo, 0), max(hi, 0)  # (not negative: see the module's docstring)
+    cdf = np.empty((hi - lo) * slots * n)
+    i = 0
     for b in range(lo, hi):
-        b = max(b, 0)  # (not negative: see the module's docstring)
+        b = max(b, 0)
         noise = sigma[b]
+        per_noise = 0.0 if noise <= 0.0 else 1.0 / noise
         for j in range(slots):
             score = scores[b, j]
+            for k in range(n):
+                cdf[i] = (thresholds[k] - score) * per_noise
+                i += 1
+    for i in range(len(cdf)):
+        cdf[i] = normal_cdf(cdf[i])
+    i = 0
+    for b in range(lo, hi):
+        b = max(b, 0)
+        noise = sigma[b]
+        for j in range(slots):
             if noise <= 0.0:
-                level = 0
+                score, level = scores[b, j], 0
                 for k in range(n):
                     if score > thresholds[k]:
                         level = k + 1
                 for k in range(n + 1):
                     out[b, j, k] = 1.0 if k == level else 0.0
+                i += n
                 continue
-            below, per_noise = 0.0, 1.0 / noise
+            below = 0.0
             for k in range(n):
-                cdf = normal_cdf((thresholds[k] - score) * per_noise)
-                out[b, j, k] = max(cdf - below, 0.0)
-                below = cdf
+                out[b, j, k] = max(cdf[i] - below, 0.0)
+                below = cdf[i]
+                i += 1
             out[b, j, n] = max(1.0 - below, 0.0)
 
 
