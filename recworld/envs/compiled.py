@@ -635,11 +635,15 @@ def update_dynamics(
     keep = 1.0 - memory
     slots = actions.shape[1]
     wear_cost = params[10]
-    # each genre's share of what the user took, and that share weighted by their verdict: zero but at
-    # the taken items' genres, which are set back to zero after each user
-    consumed, drifted = np.zeros(n_genres), np.zeros(n_genres)
+    lo, hi = max(lo, 0), max(hi, 0)  # (not negative: see the module's docstring)
+    # each genre's share of what each user took (zero but at the taken items' genres), for the whole
+    # block: the decays after the loop are then one flat loop over the block's rows, where a user's
+    # row alone is too short a loop to vectorise; and each genre's share weighted by the user's
+    # verdict, set back to zero after each user
+    consumed, drifted = np.zeros((hi - lo) * n_genres), np.zeros(n_genres)
     for b in range(lo, hi):
-        b = max(b, 0)  # (not negative: see the module's docstring)
+        b = max(b, 0)
+        own = (b - lo) * n_genres
         outcome_sum, n_taken = 0.0, 0
         for j in range(slots):
             if not taken[b, j]:
@@ -650,18 +654,13 @@ def update_dynamics(
             for k in range(starts[item], starts[item + 1]):
                 g = max(genre[k], 0)
                 repetition += min(recent[b, g], weight[k])
-                consumed[g] += weight[k]
+                consumed[own + g] += weight[k]
                 drifted[g] += verdict * weight[k]
             outcome_sum += verdict - wear_cost * repetition
             n_taken += 1
         if has_satisfaction:
             outcome = outcome_sum / n_taken if n_taken > 0 else -0.5
             satisfaction[b] += params[9] * (outcome - satisfaction[b])
-            for g in range(n_genres):
-                recent[b, g] = recent[b, g] * keep + memory * consumed[g]
-        if has_boredom:
-            for g in range(n_genres):
-                boredom[b, g] = boredom[b, g] * decay + gain * consumed[g]
         for j in range(slots):
             if not taken[b, j]:
                 continue
@@ -670,7 +669,18 @@ def update_dynamics(
                 g = max(genre[k], 0)
                 if has_drift:
                     affinity[b, g] = min(max(affinity[b, g] + rate * drifted[g], -limit), limit)
-                consumed[g], drifted[g] = 0.0, 0.0
+                drifted[g] = 0.0
+    first, last = lo * n_genres, hi * n_genres
+    if has_satisfaction:
+        flat = recent.reshape(recent.size)[first:last]
+        for i in range(len(flat)):
+            flat[i] = flat[i] * keep + memory * consumed[i]
+    if has_boredom:
+        flat = boredom.reshape(boredom.size)[first:last]
+        for i in range(len(flat)):
+            flat[i] = flat[i] * decay + gain * consumed[i]
+    for b in range(lo, hi):
+        b = max(b, 0)
         s = satisfaction[b]
         p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
         left[b] = False
