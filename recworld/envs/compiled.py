@@ -40,7 +40,7 @@ from numba import njit, prange
 from numba.core import types
 from numba.experimental import structref
 
-from recworld.numerics.counter import RESET_STEP, stream_keys, uniform
+from recworld.numerics.counter import RESET_STEP, step_key, step_uniform, stream_keys, uniform
 from recworld.numerics.normal import normal_cdf
 
 #: rewards (`recworld.envs.rewards`), in the order of ``REWARDS``
@@ -298,12 +298,12 @@ def sample_ratings(
     hi: int,
     probs: np.ndarray,
     levels: np.ndarray,
-    keys: np.ndarray,
-    steps: np.ndarray,
+    now: np.ndarray,
     first_draw: int,
 ) -> np.ndarray:
     """A rating per slot at draw ``first_draw + j``'s position in the CDF of ``probs`` ``(B, S, L)``
-    (`recworld.simulators.base.sample_levels`), ``(B, S)``."""
+    (`recworld.simulators.base.sample_levels`), ``(B, S)``; ``now``: each user's step key
+    (`recworld.numerics.counter.step_key`)."""
     batch, slots, n_levels = probs.shape
     ratings = np.empty((batch, slots))
     for b in range(lo, hi):
@@ -312,7 +312,7 @@ def sample_ratings(
             total = 0.0
             for k in range(n_levels):
                 total += probs[b, j, k]
-            target = uniform(keys[b], steps[b], first_draw + j) * total
+            target = step_uniform(now[b], first_draw + j) * total
             cumulative, index = 0.0, 0
             for k in range(n_levels):
                 cumulative += probs[b, j, k]
@@ -336,19 +336,19 @@ def choose(
     expected: np.ndarray,
     like: np.ndarray,
     fresh: np.ndarray,
-    keys: np.ndarray,
-    steps: np.ndarray,
+    now: np.ndarray,
     first_draw: int,
 ) -> np.ndarray:
     """Clicks ``(B, S)`` under a built-in choice model (`recworld.simulators.choice`), ``choice`` =
-    ``(kind, temperature, no_click_rating, decay)``; slots that are not fresh are never clicked."""
+    ``(kind, temperature, no_click_rating, decay)``; slots that are not fresh are never clicked.
+    ``now``: each user's step key."""
     batch, s = expected.shape
     kind, temperature, no_click, decay = int(choice[0]), choice[1], choice[2], choice[3]
     clicked = np.zeros((batch, s), dtype=np.bool_)
     weights = np.zeros(s)
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
-        key, step = keys[b], steps[b]
+        key = now[b]
         if kind == 0:  # multinomial logit with a no-click option, one uniform
             top = no_click / temperature
             for j in range(s):
@@ -358,7 +358,7 @@ def choose(
             for j in range(s):
                 weights[j] = _exp_below(expected[b, j] / temperature - top) if fresh[b, j] else 0.0
                 total += weights[j]
-            u = uniform(key, step, first_draw) * total
+            u = step_uniform(key, first_draw) * total
             cumulative = 0.0
             for j in range(s):
                 cumulative += weights[j]
@@ -367,13 +367,13 @@ def choose(
                     break
         elif kind == 1:  # cascade: the first slot the user is attracted to
             for j in range(s):
-                if fresh[b, j] and uniform(key, step, first_draw + j) < like[b, j]:
+                if fresh[b, j] and step_uniform(key, first_draw + j) < like[b, j]:
                     clicked[b, j] = True
                     break
         else:  # position-based examination
             for j in range(s):
                 examined = like[b, j] / (j + 1.0) ** decay if fresh[b, j] else 0.0
-                clicked[b, j] = uniform(key, step, first_draw + j) < examined
+                clicked[b, j] = step_uniform(key, first_draw + j) < examined
     return clicked
 
 
@@ -614,8 +614,7 @@ def update_dynamics(
     taken: np.ndarray,
     genres: tuple,
     state: tuple,
-    keys: np.ndarray,
-    steps: np.ndarray,
+    now: np.ndarray,
     first_draw: int,
     left: np.ndarray,
 ) -> None:
@@ -684,9 +683,9 @@ def update_dynamics(
         s = satisfaction[b]
         p_end = 1.0 / (1.0 + math.exp(-(params[12] - params[13] * s)))
         left[b] = False
-        if uniform(keys[b], steps[b], first_draw) < p_end:  # the session is over
+        if step_uniform(now[b], first_draw) < p_end:  # the session is over
             p_return = 1.0 / (1.0 + math.exp(-(params[14] + params[15] * s)))
-            if uniform(keys[b], steps[b], first_draw + 1) < p_return:
+            if step_uniform(now[b], first_draw + 1) < p_return:
                 if has_boredom:
                     for g in range(n_genres):
                         boredom[b, g] *= params[4]
@@ -848,12 +847,12 @@ def recommend_step(
     batch, s = actions.shape
     n_levels = len(levels)
     low, high = levels.min(), levels.max()
-    steps = np.empty(batch, dtype=t.dtype)
+    now = np.empty(batch, dtype=keys.dtype)  # each user's step key: the draws of this step start from it
     # which slots are fresh: neither shown earlier nor repeated earlier in the slate
     fresh = np.empty((batch, s), dtype=np.bool_)
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
-        steps[b] = min(t[b], horizon - 1)
+        now[b] = step_key(keys[b], min(t[b], horizon - 1))
         for j in range(s):
             ok = not shown[b, actions[b, j]]
             for k in range(j):
@@ -890,7 +889,7 @@ def recommend_step(
                 if liked[k]:
                     lk += probs[b, j, k]
             expected[b, j], like[b, j] = (e, lk) if fresh[b, j] else (-np.inf, 0.0)
-    ratings = sample_ratings(lo, hi, probs, levels, keys, steps, 0)
+    ratings = sample_ratings(lo, hi, probs, levels, now, 0)
     if clicks_given:
         clicked = np.empty((batch, s), dtype=np.bool_)
         for b in range(lo, hi):
@@ -898,7 +897,7 @@ def recommend_step(
             for j in range(s):
                 clicked[b, j] = clicks[b, j] and fresh[b, j]
     else:
-        clicked = choose(lo, hi, choice, expected, like, fresh, keys, steps, s)
+        clicked = choose(lo, hi, choice, expected, like, fresh, now, s)
     taken = fresh if s == 1 else clicked
     # rewards and info
     for b in range(lo, hi):
@@ -931,7 +930,7 @@ def recommend_step(
         counts[0, b], counts[1, b] = n_clicks, s - n_fresh
     record_batch(lo, hi, head, actions, ratings, taken, fresh, clicked, features, low, high - low, *ring)
     if len(dynamics):
-        update_dynamics(lo, hi, dynamics, actions, ratings, taken, genres, state, keys, steps, 2 * s, done[0])
+        update_dynamics(lo, hi, dynamics, actions, ratings, taken, genres, state, now, 2 * s, done[0])
     for b in range(lo, hi):
         b = max(b, 0)  # (not negative: see the module's docstring)
         if len(dynamics):

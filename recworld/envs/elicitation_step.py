@@ -19,7 +19,7 @@ from recworld.envs.compiled import (
     scores_of,
     start_answers,
 )
-from recworld.numerics.counter import uniform
+from recworld.numerics.counter import step_key, step_uniform
 from recworld.numerics.metrics import dcg_discounts, select_top
 from recworld.numerics.online import add_observation
 
@@ -91,15 +91,17 @@ def elicitation_answers(
     Records the question; returns knows, rating, expected rating and repeat, ``(B,)`` each."""
     batch, n_levels = actions.shape[0], len(levels)
     steps = np.empty(batch, dtype=t.dtype)
+    now = np.empty(batch, dtype=keys.dtype)  # each user's step key
     for b in range(lo, hi):
         b = max(b, 0)  # (see `recworld.envs.compiled`'s docstring)
         steps[b] = min(t[b], horizon - 1)
+        now[b] = step_key(keys[b], steps[b])
     if not probs_given:
         no_shift = np.zeros((batch, 0))
         no_genres = (np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
         scores = scores_of(lo, hi, actions, rows, table, no_shift, no_genres)
         level_probabilities(lo, hi, scores, sigma, thresholds, probs)
-    rating = sample_ratings(lo, hi, probs, levels, keys, steps, 1).reshape(batch)
+    rating = sample_ratings(lo, hi, probs, levels, now, 1).reshape(batch)
     knows = np.zeros(batch, dtype=np.bool_)
     expected = np.zeros(batch)
     repeat = np.zeros(batch, dtype=np.bool_)
@@ -112,7 +114,7 @@ def elicitation_answers(
             z = (table[rows[b], item] - aware_shape[1]) / aware_shape[2]
             aware = 1.0 / (1.0 + math.exp(-(aware_user[rows[b]] + aware_item[item] + aware_shape[0] * z)))
         repeat[b] = shown[b, item]
-        knows[b] = uniform(keys[b], step, 0) < aware and not repeat[b]
+        knows[b] = step_uniform(now[b], 0) < aware and not repeat[b]
         for k in range(n_levels):
             expected[b] += probs[b, 0, k] * levels[k]
         asked[b, step] = item

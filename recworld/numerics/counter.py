@@ -34,10 +34,22 @@ def mix(z: Any) -> Any:
 
 
 @njit(cache=True, inline="always")
+def step_key(key: Any, step: int) -> Any:
+    """The key of step ``step`` in the stream ``key``, which every draw of that step starts from: a
+    step that makes several draws computes it once."""
+    return mix(key + np.uint64(step + 1) * GOLDEN)
+
+
+@njit(cache=True, inline="always")
+def step_uniform(key_of_step: Any, draw: int) -> float:
+    """Draw ``draw`` of the step whose key is ``key_of_step`` (`step_key`): a float64 in [0, 1)."""
+    return float(mix(key_of_step + np.uint64(draw + 1) * GOLDEN) >> np.uint64(11)) * TO_UNIT
+
+
+@njit(cache=True, inline="always")
 def uniform(key: Any, step: int, draw: int) -> float:
     """Draw ``draw`` of step ``step`` in the stream ``key``: a float64 in [0, 1)."""
-    inner = mix(key + np.uint64(step + 1) * GOLDEN)
-    return float(mix(inner + np.uint64(draw + 1) * GOLDEN) >> np.uint64(11)) * TO_UNIT
+    return step_uniform(step_key(key, step), draw)
 
 
 @njit(cache=True)

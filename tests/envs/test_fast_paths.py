@@ -179,20 +179,9 @@ def test_compiled_dynamics_read_genre_lists_as_the_numpy_definition_reads_profil
     taken = rng.random((batch, slots)) < 0.6
     params = dynamics_parameters(dynamics)
     left = np.zeros(batch, dtype=bool)
-    keys = rng.integers(0, 2**63, batch).astype(np.uint64)
+    step_keys = rng.integers(0, 2**63, batch).astype(np.uint64)  # each user's step key: random words
     update_dynamics(
-        0,
-        batch,
-        params,
-        actions,
-        ratings,
-        taken,
-        world.genre_lists(),
-        compiled_state,
-        keys,
-        np.zeros(batch, dtype=np.int64),
-        0,
-        left,
+        0, batch, params, actions, ratings, taken, world.genre_lists(), compiled_state, step_keys, 0, left
     )
     verdicts = dynamics.verdict(ratings).astype(np.float32)
     dynamics.update(state, dense[actions], verdicts, taken)
