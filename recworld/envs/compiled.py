@@ -639,10 +639,12 @@ def update_dynamics(
     # block: the decays after the loop are then one flat loop over the block's rows, where a user's
     # row alone is too short a loop to vectorise; and each genre's share weighted by the user's
     # verdict, set back to zero after each user
-    consumed, drifted = np.zeros((hi - lo) * n_genres), np.zeros(n_genres)
+    consumed, drifted = np.empty((hi - lo) * n_genres), np.zeros(n_genres)
     for b in range(lo, hi):
         b = max(b, 0)
         own = (b - lo) * n_genres
+        for g in range(n_genres):  # (zeroed here, where the row is written next: no pass of its own)
+            consumed[own + g] = 0.0
         outcome_sum, n_taken = 0.0, 0
         for j in range(slots):
             if not taken[b, j]:
