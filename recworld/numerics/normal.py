@@ -32,7 +32,10 @@ def normal_cdf(z: float) -> float:
     index is clamped into it and the ends (0 and 1, NaN for a NaN) selected after, so that a loop of
     CDFs over an array vectorises (the table's reads become gathers)."""
     u = (z + LIMIT) * (1.0 / STEP)
-    i = int(min(max(u, 0.0), LAST - 1.0))  # (int(u) wherever u is inside the table)
+    # the table's index: int(u) wherever u is inside the table, clamped into it elsewhere (a NaN
+    # fails every comparison, so it lands on 0, not on the integer a NaN converts to)
+    inside = u if u > 0.0 else 0.0
+    i = int(inside if inside < LAST - 1.0 else LAST - 1.0)
     s = u - i
     f0, f1, d0, d1 = VALUES[i], VALUES[i + 1], SLOPES[i], SLOPES[i + 1]
     a = f1 - f0
