@@ -464,7 +464,6 @@ class RecVectorEnv(gym.vector.VectorEnv):
         self._seeds: np.ndarray | None = None  # each sub-environment's seed (uint64 words) and episode
         self._episodes = np.zeros(num_envs, dtype=np.uint64)
         self._autoreset = np.zeros(num_envs, dtype=bool)  # whose episode ended in the last step
-        self._mask_names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -503,18 +502,10 @@ class RecVectorEnv(gym.vector.VectorEnv):
         observation, reward, terminated, truncated, info, stepped, reset = self.kernel.step_autoreset(
             checked, self._autoreset, self._seeds, self._episodes
         )
-        info.update(dict.fromkeys(self._mask_keys(info), stepped))  # (the info is the step's own, fresh)
+        info.update({f"_{key}": stepped for key in info})  # (the info is the step's own, fresh)
         if reset:
             info["_user"] = np.ones(self.num_envs, dtype=bool)
         return observation, reward, terminated, truncated, info
-
-    def _mask_keys(self, info: dict[str, Any]) -> tuple[str, ...]:
-        """The names of the info's masks, ``_key`` for each key, made once per set of keys."""
-        keys = tuple(info)
-        names = self._mask_names.get(keys)
-        if names is None:
-            names = self._mask_names[keys] = tuple(f"_{key}" for key in keys)
-        return names
 
     def _same_step_reset(
         self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, info: dict[str, np.ndarray]

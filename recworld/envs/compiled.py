@@ -623,7 +623,9 @@ def update_dynamics(
     list of genres (``genres``: `World.genre_lists`): the genres it lacks add nothing to any sum (its
     weights and the users' ``recent`` are never negative), and a genre no taken item has keeps its
     drift (``affinity`` never leaves ``[-max_drift, max_drift]``: adding nothing and clipping is no
-    change). The return is drawn only when the session ends (it decides nothing otherwise)."""
+    change). The session's end is draw ``first_draw`` of each user's step key ``now``
+    (`recworld.numerics.counter.step_key`), the return the next, drawn only when the session ends (it
+    decides nothing otherwise)."""
     affinity, boredom, recent, satisfaction, sessions = state
     starts, genre, weight = genres
     n_genres = affinity.shape[1]
