@@ -254,7 +254,7 @@ class Kernel(ABC):
         """Observe one float32 ``Box``: the ``Dict``'s boxes concatenated in its key order."""
         boxes: dict[str, Any] = dict(getattr(self.observation_space, "spaces", {}))
         self.layout = Layout(self.layout.widths, self.batch, OBSERVATION_PARTS, rows=True)
-        self.packed.pop("observe", None)
+        self.packed.clear()  # (those holding the old layout's are made again)
         low = np.concatenate([box.low.reshape(-1) for box in boxes.values()])
         high = np.concatenate([box.high.reshape(-1) for box in boxes.values()])
         self.observation_space = spaces.Box(low, high, dtype=np.float32)

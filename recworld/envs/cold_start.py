@@ -137,6 +137,8 @@ class RecommendationKernel(Kernel):
         #: the step's info as views of the kernel's own arrays (`Kernel.step` without ``fresh``), made at
         #: the first step (a pickle would copy the views apart from the arrays)
         self.own_info: dict[str, np.ndarray] | None = None
+        #: the vector environment's arrays in the packed ``"autoreset"`` arguments (`packed_autoreset`)
+        self.autoreset_of: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "own_info": None}
@@ -217,16 +219,31 @@ class RecommendationKernel(Kernel):
         if self.keep_log:  # rendering: the plain path, which logs each step and clears restarted users' logs
             return super().step_autoreset(actions, ended, seeds, episodes)
         head, clicks, packed = self._before_step(actions)
-        buffer, stepped = self.layout.new(), np.empty(self.batch, dtype=bool)
-        starts = (self.packed_start(), self.packed_start_recommendation())
-        arguments = (actions, head, clicks, packed, ended, (seeds, episodes), *starts, stepped, buffer)
-        n_blocks = blocks(self.batch)
+        batch = self.batch
+        buffer = self.layout.new()
+        # the step's outputs, fresh: rewards and info floats, info counts and users, the three flags
+        floats = np.empty((1 + len(self.info_floats), batch))
+        counts = np.empty((len(self.info_counts) + 1, batch), dtype=np.int64)
+        flags = np.empty((3, batch), dtype=bool)
+        arguments = (actions, head, clicks, packed, self.packed_autoreset(ended, seeds, episodes), buffer)
+        n_blocks = blocks(batch)
         if n_blocks > 1:
-            reset = recommend_autoreset_blocks(*arguments, self.packed_observe(), n_blocks)
+            reset = recommend_autoreset_blocks(*arguments, floats, counts, flags, n_blocks)
         else:
-            reset = recommend_autoreset_block(0, 1, *arguments, self.packed_observe())
-        reward, terminated, truncated, info = self._step_outputs(fresh=True)
-        return self.observation(buffer), reward, terminated, truncated, info, stepped, reset > 0
+            reset = recommend_autoreset_block(0, 1, *arguments, floats, counts, flags)
+        info = self._info(floats[1:], counts[:-1], counts[-1])
+        return self.observation(buffer), floats[0], flags[0], flags[1], info, flags[2], reset > 0
+
+    def packed_autoreset(self, ended: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> Packed:
+        """`recworld.envs.compiled.recommend_autoreset_block`'s packed arguments for the vector
+        environment's ``ended`` flags, ``seeds`` and ``episodes`` (made again when it replaces them)."""
+        made = self.packed.get("autoreset")
+        of = self.autoreset_of
+        if made is None or of is None or of[0] is not ended or of[1] is not seeds or of[2] is not episodes:
+            starts = (self.packed_start(), self.packed_start_recommendation(), self.packed_observe())
+            made = self.packed["autoreset"] = pack((ended, (seeds, episodes), *starts, self.user))
+            self.autoreset_of = (ended, seeds, episodes)
+        return made
 
     def _before_step(self, actions: np.ndarray) -> tuple[int, np.ndarray, Packed]:
         """The ring's next head, the clicks (a choice model of your own: from Python) and the step's

@@ -978,31 +978,41 @@ def recommend_autoreset_block(
     head: int,
     clicks: np.ndarray,
     packed: Packed,
-    ended: np.ndarray,
-    streams: tuple,
-    start: Packed,
-    start_own: Packed,
-    stepped: np.ndarray,
+    autoreset: Packed,
     out: np.ndarray,
-    view: Packed,
+    floats: np.ndarray,
+    counts: np.ndarray,
+    flags: np.ndarray,
 ) -> int:
     """A vector step of block ``block`` of ``blocks`` under Gymnasium's next-step autoreset, in one
     call: `recommend_step`; then the users whose episode had ``ended`` start their next one of
     ``streams`` = ``(seeds, episodes)`` (`next_streams`; `start_episodes` with ``start``,
     `start_recommendation` with ``start_own``: as `recworld.envs.base.Kernel.reset_users` would) and
     `autoreset_outputs` marks them not ``stepped``; then the observation into ``out`` (`observe_range`
-    with ``view``). Returns how many users were reset. (The arguments are passed one by one: packed
-    into one tuple, the parallel twin ran a third slower.)"""
+    with ``view``), and the step's outputs into the caller's fresh arrays, while the block's rows are
+    still in cache: ``floats`` the rewards then the info floats, ``counts`` the info counts then each
+    ``user`` (after the restarts), ``flags`` terminated, truncated and stepped. ``autoreset`` =
+    ``(ended, streams, start, start_own, view, user)``. Returns how many users were reset. (The
+    arguments that change from step to step are passed one by one: packed into one tuple, the
+    parallel twin ran a third slower.)"""
     lo, hi = block_bounds(block, blocks, len(actions))
     recommend_step(lo, hi, actions, head, clicks, *packed.items)
+    ended, streams, start, start_own, view, user = autoreset.items
     index = np.flatnonzero(ended[lo:hi]) + lo
     if len(index):
         seeds, episodes = streams
         start_episodes(index, next_streams(index, seeds, episodes), np.zeros(0, dtype=np.int64), start)
         start_recommendation(index, start_own)
     reward, done = packed.items[-4], packed.items[-3]
-    reset = autoreset_outputs(lo, hi, ended, reward, done[0], done[1], stepped)
+    own_floats, own_counts = packed.items[-2], packed.items[-1]
+    reset = autoreset_outputs(lo, hi, ended, reward, done[0], done[1], flags[2])
     observe_range(lo, hi, out, head, view)
+    lo, hi = max(lo, 0), max(hi, 0)  # (not negative: see the module's docstring)
+    floats[0, lo:hi] = reward[lo:hi]
+    floats[1:, lo:hi] = own_floats[:, lo:hi]
+    counts[:-1, lo:hi] = own_counts[:, lo:hi]
+    counts[-1, lo:hi] = user[lo:hi]
+    flags[:2, lo:hi] = done[:, lo:hi]
     return reset
 
 
@@ -1012,20 +1022,18 @@ def recommend_autoreset_blocks(
     head: int,
     clicks: np.ndarray,
     packed: Packed,
-    ended: np.ndarray,
-    streams: tuple,
-    start: Packed,
-    start_own: Packed,
-    stepped: np.ndarray,
+    autoreset: Packed,
     out: np.ndarray,
-    view: Packed,
+    floats: np.ndarray,
+    counts: np.ndarray,
+    flags: np.ndarray,
     blocks: int,
 ) -> int:
     """`recommend_autoreset_block` in ``blocks`` blocks of users, on numba's threads."""
     reset = 0
     for block in prange(blocks):
         reset += recommend_autoreset_block(
-            block, blocks, actions, head, clicks, packed, ended, streams, start, start_own, stepped, out, view
+            block, blocks, actions, head, clicks, packed, autoreset, out, floats, counts, flags
         )
     return reset
 
