@@ -32,13 +32,17 @@ down their items indexes the arrays themselves.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from typing import cast
 
 import numba
 import numpy as np
 from numba import njit, prange
 from numba.core import types
 from numba.experimental import structref
+from numba.np.ufunc import parallel as numba_parallel
 
 from recworld.numerics.counter import RESET_STEP, step_key, step_uniform, stream_keys, uniform
 from recworld.numerics.normal import normal_cdf
@@ -73,12 +77,24 @@ DYNAMICS = (
 USERS_PER_THREAD = 256
 
 
+@functools.cache
+def thread_counter() -> Callable[[], int]:
+    """What tells numba's thread count: once its thread pool has started, the pool's own getter, the
+    value `numba.get_num_threads` returns (``set_num_threads`` included) without the two locks that
+    function takes on every call; `numba.get_num_threads` itself where numba has no such getter."""
+    numba.get_num_threads()  # starts the pool, which sets the getter
+    getter = getattr(numba_parallel, "_get_num_threads", None)
+    if callable(getter) and getter() == numba.get_num_threads():
+        return cast("Callable[[], int]", getter)
+    return numba.get_num_threads
+
+
 def blocks(batch: int) -> int:
     """How many blocks a batch of ``batch`` users steps in: one per thread of numba's, each of at least
     `USERS_PER_THREAD` users."""
     if batch < 2 * USERS_PER_THREAD:
         return 1
-    return max(1, min(numba.get_num_threads(), batch // USERS_PER_THREAD))
+    return max(1, min(thread_counter()(), batch // USERS_PER_THREAD))
 
 
 @njit(cache=True, inline="always")

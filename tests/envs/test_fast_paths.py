@@ -3,11 +3,13 @@
 import functools
 
 import gymnasium as gym
+import numba
 import numpy as np
 import pytest
 
 import recworld  # noqa: F401 - registers the environments
 from recworld.envs.base import Kernel
+from recworld.envs.compiled import USERS_PER_THREAD, blocks, thread_counter
 from recworld.simulators import Simulator
 from recworld.simulators.choice import MultinomialLogit
 
@@ -246,3 +248,15 @@ def test_vector_render_takes_the_plain_path_and_logs_each_episode_afresh():
         np.testing.assert_array_equal(a[1], b[1])
         logged.append([text.count(" t=") for text in rendered.render()])
     assert logged == [[1, 1, 1], [2, 2, 2], [0, 0, 0], [1, 1, 1]]
+
+
+def test_thread_counter_follows_set_num_threads():
+    """The steps' thread count (read without numba's locks) is numba's own, after ``set_num_threads``."""
+    before = numba.get_num_threads()
+    try:
+        for n in range(1, before + 1):
+            numba.set_num_threads(n)
+            assert thread_counter()() == numba.get_num_threads() == n
+            assert blocks(64 * USERS_PER_THREAD) == n
+    finally:
+        numba.set_num_threads(before)
