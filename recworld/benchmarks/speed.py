@@ -308,17 +308,27 @@ def startup_seconds(env_id: str, dataset: str = "movielens-100k") -> dict[str, d
     return out
 
 
+#: glibc's allocator with fixed thresholds: blocks of 128 KB and more mapped apart and unmapped when
+#: freed, the heap trimmed past 128 KB free. Its default thresholds move up after the first large free,
+#: and a process whose heap holds what an earlier environment freed serves a new one from it unseen by
+#: the resident set (a vector environment of 1,024 users then seemed to add 0.3 to 1.6 MB, not 5).
+FIXED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
 def env_memory(env_id: str, n_users: int, dataset: str = "movielens-100k") -> float:
     """Peak memory (MB) that a vector environment of ``n_users`` users adds to a process in which its
     world is already built and a vector environment has stepped on numba's threads (the thread pool
     and the loaded compiled code, a few MB made once a process, are not counted): in a fresh Python
     process, the peak resident set over making it, resetting it and three steps, minus the resident
-    set before (Linux: the peak is reset through ``/proc/self/clear_refs``)."""
+    set before (Linux: the peak is reset through ``/proc/self/clear_refs``). The process's allocator
+    keeps fixed thresholds (`FIXED_MALLOC`), so that the figure does not depend on which freed blocks
+    the heap happened to hold for reuse."""
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_PROBE, env_id, str(n_users), dataset],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **FIXED_MALLOC},
     )
     if done.returncode != 0:
         raise RuntimeError(f"measuring {env_id} at {n_users} users failed: {done.stderr.strip()[-500:]}")

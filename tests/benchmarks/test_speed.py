@@ -6,6 +6,7 @@ import pytest
 from recworld.benchmarks.speed import (
     VECTOR_GOALS,
     bare_step_speed,
+    env_memory,
     env_speed,
     format_speed,
     startup_seconds,
@@ -42,6 +43,13 @@ def test_environment_speed_names_its_dataset_and_covers_every_environment():
     assert "environments on movielens-100k (vector: 4 users; medians of 1 rounds); bare kernel" in text
     assert "goal 5,000,000" in text and "peak memory added: 8 users" in text
     assert "; one thread " in text
+
+
+def test_peak_memory_counts_at_least_what_the_environment_holds():
+    """A vector environment holds at least its users' shown flags (a byte per user and item): the
+    measure sees them even where the process's heap held freed blocks it could have served them from."""
+    n_users, n_items = 1024, 1682
+    assert env_memory("recworld/ColdStart-v0", n_users) >= n_users * n_items / 2**20
 
 
 def test_ratios_are_medians_of_each_rounds_own_ratio(monkeypatch):
