@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -39,6 +40,25 @@ def machine_description() -> str:
     except (OSError, StopIteration):
         pass
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def source_commit() -> str | None:
+    """The git commit of the recworld checkout that is running (``+changes`` where its tracked files
+    differ from it), for the record beside every figure; None for a copy installed outside a checkout."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *arguments], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root:
+            return None  # (an installed copy inside some other repository)
+        changed = git("status", "--porcelain", "--untracked-files=no")
+        return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _best_seconds(call: Callable[[], object], repeats: int) -> float:
@@ -474,7 +494,7 @@ def speed(
     sections: tuple[str, ...] = SECTIONS, *, dataset: str = "movielens-100k", device: str = "auto"
 ) -> dict:
     """Run the chosen sections; one JSON-able object with the machine it ran on."""
-    results: dict[str, Any] = {"machine": machine_description()}
+    results: dict[str, Any] = {"machine": machine_description(), "commit": source_commit()}
     if "simulators" in sections:
         results["simulators"] = simulator_speed(dataset)
     if "envs" in sections:
@@ -491,7 +511,8 @@ def speed(
 
 
 def format_speed(results: dict[str, Any]) -> str:
-    lines = [f"machine: {results['machine']}"]
+    commit = results.get("commit")
+    lines = [f"machine: {results['machine']}" + (f"; commit {commit}" if commit else "")]
     if "simulators" in results:
         sims = results["simulators"]
         lines.append(f"simulators on {sims['dataset']} (batched calls for {sims['n_users']} users):")

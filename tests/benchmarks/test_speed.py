@@ -1,5 +1,7 @@
 """`recworld bench speed` measures the environments on the dataset it is given, beside a bare kernel."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from recworld.benchmarks.speed import (
     env_memory,
     env_speed,
     format_speed,
+    source_commit,
     startup_seconds,
     torch_speed,
 )
@@ -114,3 +117,9 @@ def test_the_torch_backend_is_timed_beside_an_eager_bare_kernel_on_its_device():
     on_gpu["user_steps_per_s"] = {"recworld/ColdStart-v0": {"1000000": 3e8}}
     on_gpu["bare_user_steps_per_s"] = {"1000000": 7e8}
     assert "goal 250,000,000: met" in format_speed({"machine": "test", "torch_backend": on_gpu})
+
+
+def test_the_record_names_the_checkouts_commit():
+    commit = source_commit()
+    assert commit is None or re.fullmatch(r"[0-9a-f]{7,40}(\+changes)?", commit)
+    assert format_speed({"machine": "test", "commit": "abc1234"}).startswith("machine: test; commit abc1234")
