@@ -502,11 +502,6 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def git(*args: str) -> str | None:
-    done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def machine() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
@@ -519,8 +514,12 @@ def machine() -> dict[str, Any]:
 
 
 def recworld_source() -> dict[str, Any]:
-    status = git("status", "--porcelain", "--", "recworld")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "recworld_modified": bool(status)}
+    from recworld.benchmarks.speed import source_commit
+
+    commit = source_commit()
+    if commit is None:
+        return {"commit": None, "recworld_modified": False}
+    return {"commit": commit.removesuffix("+changes"), "recworld_modified": commit.endswith("+changes")}
 
 
 def rate(value: float | None) -> str:
@@ -530,7 +529,7 @@ def rate(value: float | None) -> str:
 def markdown(report: dict[str, Any]) -> str:
     repeats = report["protocol"]["repeats"]
     source = report["recworld_source"]
-    modified = " (with uncommitted changes under recworld/)" if source["recworld_modified"] else ""
+    modified = " (with uncommitted changes)" if source["recworld_modified"] else ""
     mach = report["machine"]
     lines = [
         "# Steps per second: recworld and its peers",
