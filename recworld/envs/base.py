@@ -10,6 +10,7 @@ environment seeded ``s + i``, with no generator objects.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
@@ -105,8 +106,17 @@ COMPILED_ACTION_TYPES = frozenset(
     np.dtype(np.float32),
     np.dtype(np.float64),
 }
+#: the compiled step's action dtype (native byte order; numpy's dtypes of it are one object)
+INT64 = np.dtype(np.int64)
 #: ``members`` not given to `start_episodes`: each user is drawn from their stream
 NO_MEMBERS = np.zeros(0, dtype=np.int64)
+
+
+@functools.cache
+def mask_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of a vector environment's info masks (Gymnasium's ``_key`` beside each ``key``), made
+    once per set of info keys rather than formatted every step."""
+    return tuple(f"_{key}" for key in keys)
 
 
 class Kernel(ABC):
@@ -268,9 +278,15 @@ class Kernel(ABC):
     def check_actions(self, actions: Any, shown: Any = _UNSET) -> np.ndarray:
         """Actions as an int array ``(B, S)``; anything outside the action space raises `InvalidAction`
         (naming ``shown``, the action as the caller gave it, when given)."""
+        expected = (self.batch,) if self.slate_size == 1 else (self.batch, self.slate_size)
+        if type(actions) is np.ndarray and actions.dtype is INT64 and actions.shape == expected:
+            # the common case, a vector environment's batch as the action space samples it: what the
+            # path below would return, with one look at its flags and one compiled pass
+            flags = actions.flags
+            if flags.c_contiguous and flags.writeable and all_within(actions.reshape(-1), self.n_items):
+                return actions.reshape(self.batch, self.slate_size)
         shown = actions if shown is _UNSET else shown
         array = np.asarray(actions)
-        expected = (self.batch,) if self.slate_size == 1 else (self.batch, self.slate_size)
         if array.shape != expected or array.dtype.kind not in "iu":
             finite = array.dtype.kind == "f" and np.all(np.isfinite(array))
             integral = finite and np.all(array == np.round(array))
@@ -502,7 +518,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         observation, reward, terminated, truncated, info, stepped, reset = self.kernel.step_autoreset(
             checked, self._autoreset, self._seeds, self._episodes
         )
-        info.update({f"_{key}": stepped for key in info})  # (the info is the step's own, fresh)
+        info.update(dict.fromkeys(mask_keys(tuple(info)), stepped))  # (the info is the step's own, fresh)
         if reset:
             info["_user"] = np.ones(self.num_envs, dtype=bool)
         return observation, reward, terminated, truncated, info
@@ -515,7 +531,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
         last observation to ``info["final_obs"]``, and the top level holds its reset info (``user``)."""
         done = terminated | truncated
         ended = np.flatnonzero(done)
-        out: dict[str, Any] = {**info, **{f"_{key}": ~done for key in info}}
+        out: dict[str, Any] = {**info, **dict.fromkeys(mask_keys(tuple(info)), ~done)}
         if len(ended):
             final = self.kernel.observe()
             final_obs = np.full(self.num_envs, None, dtype=object)
@@ -528,7 +544,7 @@ class RecVectorEnv(gym.vector.VectorEnv):
             out["user"] = info["user"].copy()
             out["user"][ended] = self.kernel.user[ended]
             out["_user"] = np.ones(self.num_envs, dtype=bool)
-            out["final_info"] = {**info, **{f"_{key}": done.copy() for key in info}}
+            out["final_info"] = {**info, **{mask: done.copy() for mask in mask_keys(tuple(info))}}
             out.update(final_obs=final_obs, _final_obs=done.copy(), _final_info=done.copy())
         return self.kernel.observe(), reward, terminated, truncated, out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -198,6 +199,11 @@ class RecommendationKernel(Kernel):
     info_floats: tuple[str, ...] = ("rating", "expected_rating", "regret")
     info_counts: tuple[str, ...] = ("clicks", "repeats")
 
+    @functools.cached_property
+    def info_keys(self) -> tuple[str, ...]:
+        """The info's keys in the order of the step's output rows: the floats', the counts', ``user``."""
+        return (*self.info_floats, *self.info_counts, "user")
+
     def step(
         self, actions: np.ndarray, fresh: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -231,8 +237,10 @@ class RecommendationKernel(Kernel):
             reset = recommend_autoreset_blocks(*arguments, floats, counts, flags, n_blocks)
         else:
             reset = recommend_autoreset_block(0, 1, *arguments, floats, counts, flags)
-        info = self._info(floats[1:], counts[:-1], counts[-1])
-        return self.observation(buffer), floats[0], flags[0], flags[1], info, flags[2], reset > 0
+        reward, *rows = floats
+        terminated, truncated, stepped = flags
+        info = dict(zip(self.info_keys, (*rows, *counts), strict=True))  # (counts' last row: the users)
+        return self.observation(buffer), reward, terminated, truncated, info, stepped, reset > 0
 
     def packed_autoreset(self, ended: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> Packed:
         """`recworld.envs.compiled.recommend_autoreset_block`'s packed arguments for the vector
@@ -271,10 +279,7 @@ class RecommendationKernel(Kernel):
 
     def _info(self, floats: np.ndarray, counts: np.ndarray, user: np.ndarray) -> dict[str, np.ndarray]:
         """The info: the rows of the step's ``floats`` and ``counts`` under their keys, and ``user``."""
-        info = dict(zip(self.info_floats, floats, strict=True))
-        info.update(zip(self.info_counts, counts, strict=True))
-        info["user"] = user
-        return info
+        return dict(zip(self.info_keys, (*floats, *counts, user), strict=True))
 
     def _step_arguments(self) -> tuple:
         """What `recommend_step` reads after the actions, the ring's head and the clicks: arrays the

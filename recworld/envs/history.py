@@ -122,6 +122,11 @@ class Layout:
         self.first_slices = tuple(
             (key, slice(batch * at, batch * at + widths[key])) for key, at in offsets.items()
         )
+        #: each part's cut of a buffer (part after part) and its shape: the views `parts` makes
+        self.part_cuts = tuple(
+            (key, slice(batch * at, batch * (at + widths[key])), (batch, widths[key]))
+            for key, at in offsets.items()
+        )
         self.bases = np.array([offsets[k] if rows else batch * offsets[k] for k in order], dtype=np.int64)
         self.strides = np.array([self.total if rows else widths[k] for k in order], dtype=np.int64)
 
@@ -130,11 +135,7 @@ class Layout:
 
     def parts(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
         """The parts of a written ``buffer`` (part after part), ``(batch, width)`` views."""
-        b = self.batch
-        return {
-            key: buffer[b * at : b * (at + self.widths[key])].reshape(b, self.widths[key])
-            for key, at in self.offsets.items()
-        }
+        return {key: buffer[cut].reshape(shape) for key, cut, shape in self.part_cuts}
 
     def first(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
         """The first user's parts of a written ``buffer`` (part after part), 1-D views (a single

@@ -22,7 +22,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from recworld.envs.base import Kernel, make_kernel
+from recworld.envs.base import Kernel, make_kernel, mask_keys
 from recworld.envs.cold_start import RecommendationKernel
 from recworld.numerics.counter import GOLDEN, MIX_1, MIX_2, RESET_STEP, TO_UNIT
 
@@ -426,7 +426,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         self._autoreset = terminated | truncated
         stepped = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
         stepped[restart] = False
-        info.update({f"_{key}": stepped for key in list(info)})
+        info.update(dict.fromkeys(mask_keys(tuple(info)), stepped))
         info["_user"] = torch.ones_like(stepped)
         return self.kernel.observe(), reward, terminated, truncated, info
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import recworld  # noqa: F401 - registers the environments
-from recworld.envs.base import Kernel
+from recworld.envs.base import InvalidAction, Kernel
 from recworld.envs.compiled import USERS_PER_THREAD, blocks, thread_counter
 from recworld.simulators import Simulator
 from recworld.simulators.choice import MultinomialLogit
@@ -260,3 +260,27 @@ def test_thread_counter_follows_set_num_threads():
             assert blocks(64 * USERS_PER_THREAD) == n
     finally:
         numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("slate_size", [1, 3])
+def test_checked_actions_fast_path_matches_the_general_path(slate_size):
+    """A batch as the action space samples it (C-ordered, writeable int64) is checked without a copy:
+    the caller's own array, shaped ``(B, S)``, as the general path returns it; one out of the catalog
+    still raises `InvalidAction` naming the value, and other layouts take the general path."""
+    env = gym.make_vec(
+        "recworld/ColdStart-v0", num_envs=8, vectorization_mode="vector_entry_point", slate_size=slate_size
+    )
+    kernel = env.unwrapped.kernel
+    shape = (8,) if slate_size == 1 else (8, slate_size)
+    actions = np.random.default_rng(0).integers(0, kernel.n_items, shape)
+    checked = kernel.check_actions(actions)
+    assert checked.shape == (8, slate_size) and np.shares_memory(checked, actions)
+    for other in (actions.astype(np.int32), actions.astype(np.float64), actions.tolist()):
+        np.testing.assert_array_equal(kernel.check_actions(other), checked)
+    readonly = actions.copy()
+    readonly.flags.writeable = False
+    assert kernel.check_actions(readonly).flags.writeable
+    bad = actions.copy()
+    bad.flat[3] = kernel.n_items
+    with pytest.raises(InvalidAction, match=f"action {kernel.n_items} is outside the catalog"):
+        kernel.check_actions(bad)
