@@ -239,7 +239,7 @@ class RecommendationKernel(Kernel):
             reset = recommend_autoreset_block(0, 1, *arguments, floats, counts, flags)
         reward, *rows = floats
         terminated, truncated, stepped = flags
-        info = dict(zip(self.info_keys, (*rows, *counts), strict=True))  # (counts' last row: the users)
+        info = self._info(*rows, *counts)  # (counts' last row: the users)
         return self.observation(buffer), reward, terminated, truncated, info, stepped, reset > 0
 
     def packed_autoreset(self, ended: np.ndarray, seeds: np.ndarray, episodes: np.ndarray) -> Packed:
@@ -272,14 +272,14 @@ class RecommendationKernel(Kernel):
         reward, done, floats, counts = self.outputs
         if not fresh:  # the kernel's own arrays: their views made once
             if self.own_info is None:
-                self.own_info = self._info(floats, counts, self.user)
+                self.own_info = self._info(*floats, *counts, self.user)
             return reward, done[0], done[1], self.own_info.copy()
         reward, done, floats, counts = reward.copy(), done.copy(), floats.copy(), counts.copy()
-        return reward, done[0], done[1], self._info(floats, counts, self.user.copy())
+        return reward, done[0], done[1], self._info(*floats, *counts, self.user.copy())
 
-    def _info(self, floats: np.ndarray, counts: np.ndarray, user: np.ndarray) -> dict[str, np.ndarray]:
-        """The info: the rows of the step's ``floats`` and ``counts`` under their keys, and ``user``."""
-        return dict(zip(self.info_keys, (*floats, *counts, user), strict=True))
+    def _info(self, *rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The info: the step's output rows (its floats', its counts', the users) under `info_keys`."""
+        return dict(zip(self.info_keys, rows, strict=True))
 
     def _step_arguments(self) -> tuple:
         """What `recommend_step` reads after the actions, the ring's head and the clicks: arrays the

@@ -117,7 +117,6 @@ class Layout:
         for key, width in widths.items():
             offsets[key] = at
             at += width
-        self.offsets = offsets
         #: the first user's parts (part after part): where `first` cuts them
         self.first_slices = tuple(
             (key, slice(batch * at, batch * at + widths[key])) for key, at in offsets.items()
