@@ -424,6 +424,36 @@ def _synchronize(device: Any) -> None:
         torch.cuda.synchronize(device)
 
 
+def _torch_env_rate(env_id: str, n: int, dataset: str, where: Any, steps: int, repeats: int) -> float:
+    """User-steps per second of ``env_id`` on the torch backend at ``n`` users on ``where``: random
+    actions drawn beforehand on the device, resets included; the median of ``repeats`` passes."""
+    import gymnasium as gym
+    import torch
+
+    env = gym.make_vec(
+        env_id,
+        num_envs=n,
+        vectorization_mode="vector_entry_point",
+        dataset=dataset,
+        backend="torch",
+        device=where,
+    )
+    env.reset(seed=0)
+    n_items = int(env.unwrapped.kernel.n_items)
+    generator = torch.Generator(device=where).manual_seed(0)
+    actions = torch.randint(0, n_items, (steps, n), device=where, generator=generator)
+    env.step(actions[0])  # warm-up
+    runs = []
+    for _ in range(repeats):
+        _synchronize(where)
+        started = time.perf_counter()
+        for batch in actions:
+            env.step(batch)
+        _synchronize(where)
+        runs.append(steps * n / (time.perf_counter() - started))
+    return float(np.median(runs))
+
+
 def torch_speed(
     dataset: str = "movielens-100k",
     *,
@@ -436,8 +466,8 @@ def torch_speed(
     on ``device`` at each of ``num_envs`` users (default: 1M and 8M on a GPU, 1,024 and 65,536 on a
     CPU), random actions drawn beforehand on the device, resets included, beside the eager torch bare
     kernel at the same sizes; medians of ``repeats``. On a GPU also the peak memory the environment
-    allocated."""
-    import gymnasium as gym
+    allocated. A size the device cannot hold is listed under ``out_of_memory``; each measurement is
+    also printed to stderr as it finishes, so that a run cut short keeps what it measured."""
     import torch
 
     from recworld.models.inputs import resolve_device
@@ -450,37 +480,29 @@ def torch_speed(
         results["device_name"] = torch.cuda.get_device_name(where)
     rates: dict[str, dict[str, float]] = {}
     peaks: dict[str, dict[str, float]] = {}
+    too_large: dict[str, list[int]] = {}
     for env_id in ("recworld/ColdStart-v0", "recworld/Engagement-v0"):
         rates[env_id], peaks[env_id] = {}, {}
         for n in sizes:
             if gpu:
                 torch.cuda.reset_peak_memory_stats(where)
-            env = gym.make_vec(
-                env_id,
-                num_envs=n,
-                vectorization_mode="vector_entry_point",
-                dataset=dataset,
-                backend="torch",
-                device=where,
-            )
-            env.reset(seed=0)
-            n_items = int(env.unwrapped.kernel.n_items)
-            generator = torch.Generator(device=where).manual_seed(0)
-            actions = torch.randint(0, n_items, (steps, n), device=where, generator=generator)
-            env.step(actions[0])  # warm-up
-            runs = []
-            for _ in range(repeats):
-                _synchronize(where)
-                started = time.perf_counter()
-                for batch in actions:
-                    env.step(batch)
-                _synchronize(where)
-                runs.append(steps * n / (time.perf_counter() - started))
-            rates[env_id][str(n)] = float(np.median(runs))
+            try:
+                rates[env_id][str(n)] = _torch_env_rate(env_id, n, dataset, where, steps, repeats)
+            except torch.OutOfMemoryError:  # the sizes after it are still measured
+                too_large.setdefault(env_id, []).append(n)
+                if gpu:
+                    torch.cuda.empty_cache()
+                print(f"torch backend: {env_id} at {n:,} users: out of memory", file=sys.stderr)
+                continue
             if gpu:
                 peaks[env_id][str(n)] = torch.cuda.max_memory_allocated(where) / 2**20
-            del env, actions
+            print(
+                f"torch backend: {env_id} at {n:,} users: {rates[env_id][str(n)]:,.0f} user-steps/s",
+                file=sys.stderr,
+            )
     results["user_steps_per_s"] = rates
+    if too_large:
+        results["out_of_memory"] = too_large
     results["bare_user_steps_per_s"] = {
         str(n): float(np.median([bare_torch_step_speed(n, steps, where) for _ in range(repeats)]))
         for n in sizes
@@ -598,5 +620,7 @@ def _format_torch(results: dict[str, Any]) -> list[str]:
             if peak is not None:
                 line += f"; peak {peak:,.0f} MB"
             lines.append(line)
+    for env_id, sizes in results.get("out_of_memory", {}).items():
+        lines.append(f"  {env_id}: out of memory at " + ", ".join(f"{n:,}" for n in sizes) + " users")
     lines.append("  eager bare kernel: " + ", ".join(f"{int(n):,} users {r:,.0f}" for n, r in bare.items()))
     return lines

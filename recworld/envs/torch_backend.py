@@ -97,11 +97,21 @@ class TorchRecommendationKernel:
         if not self.dynamics:
             top, expected = world.top_items(self.horizon * self.slate_size + self.slate_size, reference.rated)
             self.top, self.top_expected = tensor(top), tensor(expected)
+        elif self.regret:
+            # each member's first items by static score and the score one past them: where the search
+            # for the best unseen items under today's dynamics looks first (`_best_shifted`)
+            static = self.table[self.population]
+            width = min(max(self.search_width, self.slate_size), self.n_items)
+            head = static.topk(min(width + 1, self.n_items), dim=1)
+            self.order_head, self.ordered_head = head.indices[:, :width], head.values[:, :width]
+            padded = torch.cat([head.values, torch.full_like(static[:, :1], -torch.inf)], 1)
+            self.beyond_head = padded[:, width]  # (-inf where the window holds the whole catalog)
         self.rated_mask = tensor(world.rated_mask()) if reference.rated else None
         s, window, d = self.slate_size, reference.history.window, self.features.shape[1]
         f32 = torch.float32
         self.member = torch.zeros(batch, dtype=torch.int64, device=device)
         self.user = torch.zeros_like(self.member)
+        self.pointer = torch.zeros_like(self.member)  # into each user's list of best items (a static world)
         self.t = torch.zeros_like(self.member)
         self.keys = torch.zeros_like(self.member)
         self.sigma = torch.zeros(batch, device=device, dtype=f32)
@@ -139,6 +149,7 @@ class TorchRecommendationKernel:
         self.member[index] = member if members is None else members
         self.user[index] = self.population[self.member[index]]
         self.t[index] = 0
+        self.pointer[index] = 0
         self.shown[index] = False
         if self.rated_mask is not None:
             self.shown[index] = ~self.rated_mask[self.member[index]]
@@ -173,18 +184,62 @@ class TorchRecommendationKernel:
         return torch.where((sigma > 0)[..., None], probs, exact)
 
     def _best_expected(self, pref: torch.Tensor | None) -> torch.Tensor:
-        """Each user's ``S`` best unseen items' expected ratings, summed, ``(B,)``."""
+        """Each user's ``S`` best unseen items' expected ratings, summed, ``(B,)``: in a static world
+        from each user's precomputed list (`_best_listed`), under dynamics by a search that reads a
+        few items per user (`_best_shifted`). Neither passes over the catalog for every user."""
+        if not self.dynamics:
+            return self._best_listed()
+        return (self._probabilities(self._best_shifted(pref)) @ self.levels).sum(1).double()
+
+    def _best_listed(self) -> torch.Tensor:
+        """A static world's best unseen items, as the numpy kernel finds them
+        (`RecommendationKernel.best_unseen`): with one item per step a pointer into each user's list
+        moves past what was shown (a few passes of one item per user: it only moves forward, and stops
+        at the list's end); with a slate, the list's unseen items first, in order, then the rest."""
+        s, last = self.slate_size, self.top.shape[1] - 1
+        if s == 1:
+            rows = torch.arange(self.batch, device=self.device)
+            while True:
+                blocked = self.shown[rows, self.top[self.member, self.pointer]] & (self.pointer < last)
+                if not bool(blocked.any()):
+                    break
+                self.pointer += blocked
+            return self.top_expected[self.member, self.pointer].double()
+        items = self.top[self.member]
+        unseen = ~self.shown.gather(1, items)
+        order = torch.argsort((~unseen).to(torch.int8), dim=1, stable=True)[:, :s]
+        return self.top_expected[self.member].gather(1, order).sum(1).double()
+
+    #: how many of each member's best items by static score `_best_shifted` looks at first (at least
+    #: a slate's)
+    search_width = 16
+
+    def _best_shifted(self, pref: torch.Tensor | None) -> torch.Tensor:
+        """The ``S`` best scores among each user's unseen items under today's genre shift ``pref``,
+        best first, ``(B, S)`` (``-inf`` past the unseen items), as the numpy kernel's walk finds them
+        (`recworld.envs.compiled.best_shifted_scores`). Each user's first `search_width` items by
+        static score are scored; the shift raises no item's score by more than the user's largest
+        genre shift, so every item further down scores at most the static score one past them plus
+        that rise, and where the window's S-th best unseen reaches it the window's answer is the
+        catalog's. Only the other users' catalogs are scanned."""
         s = self.slate_size
-        if not self.dynamics:  # a static world: each user's precomputed list, the first unseen
-            items = self.top[self.member]
-            unseen = ~self.shown.gather(1, items)
-            order = torch.argsort((~unseen).to(torch.int8), dim=1, stable=True)[:, :s]
-            return self.top_expected[self.member].gather(1, order).sum(1).double()
-        scores = self.table[self.user]
+        items = self.order_head[self.member]  # (B, W)
+        scores = self.ordered_head[self.member]
+        bound = self.beyond_head[self.member]
         if pref is not None:
-            scores = scores + pref @ self.profiles.T
-        best = scores.masked_fill(self.shown, -torch.inf).topk(s, dim=1).values
-        return (self._probabilities(best) @ self.levels).sum(1).double()
+            scores = scores + torch.bmm(self.profiles[items], pref[:, :, None])[:, :, 0]
+            bound = bound + pref.amax(1).clamp(min=0.0)
+        scores = scores.masked_fill(self.shown.gather(1, items), -torch.inf)
+        best = scores.topk(min(s, scores.shape[1]), dim=1).values
+        if best.shape[1] < s:  # a catalog smaller than the slate (the window is all of it)
+            best = torch.cat([best, best.new_full((self.batch, s - best.shape[1]), -torch.inf)], 1)
+        rest = (best[:, -1] < bound).nonzero()[:, 0]
+        if len(rest):
+            catalog = self.table[self.user[rest]]
+            if pref is not None:
+                catalog = catalog + pref[rest] @ self.profiles.T
+            best[rest] = catalog.masked_fill(self.shown[rest], -torch.inf).topk(s, dim=1).values
+        return best
 
     def step(
         self, actions: torch.Tensor

@@ -119,6 +119,27 @@ def test_the_torch_backend_is_timed_beside_an_eager_bare_kernel_on_its_device():
     assert "goal 250,000,000: met" in format_speed({"machine": "test", "torch_backend": on_gpu})
 
 
+def test_a_size_the_device_cannot_hold_is_reported_and_the_others_still_measured(monkeypatch, capsys):
+    import torch
+
+    from recworld.benchmarks import speed
+
+    def rate(env_id, n, *args):
+        if env_id == "recworld/Engagement-v0" and n == 128:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return 1000.0 * n
+
+    monkeypatch.setattr(speed, "_torch_env_rate", rate)
+    monkeypatch.setattr(speed, "bare_torch_step_speed", lambda n, steps, device: 5000.0 * n)
+    results = torch_speed(device="cpu", num_envs=(64, 128), steps=1, repeats=1)
+    assert results["user_steps_per_s"]["recworld/ColdStart-v0"] == {"64": 64_000.0, "128": 128_000.0}
+    assert results["user_steps_per_s"]["recworld/Engagement-v0"] == {"64": 64_000.0}
+    assert results["out_of_memory"] == {"recworld/Engagement-v0": [128]}
+    assert "recworld/Engagement-v0 at 128 users: out of memory" in capsys.readouterr().err
+    text = format_speed({"machine": "test", "torch_backend": results})
+    assert "recworld/Engagement-v0: out of memory at 128 users" in text
+
+
 def test_the_record_names_the_checkouts_commit():
     commit = source_commit()
     assert commit is None or re.fullmatch(r"[0-9a-f]{7,40}(\+changes)?", commit)

@@ -112,3 +112,65 @@ def test_the_gpu_training_example_runs_on_the_cpu():
     summary = example.main(["--device", "cpu", "--num-envs", "64", "--iterations", "2", "--epochs", "1"])
     assert 0.0 <= summary["mean_reward_per_step"] <= 1.0  # reward="like"
     assert summary["env_user_steps_per_s"] > summary["end_to_end_user_steps_per_s"] > 0
+
+
+def stepped_torch_kernel(env_id, users, steps, best_first=0, **options):
+    """The kernel of a torch-backend vector env after ``steps`` random steps, the first ``best_first``
+    of which show each user its member's best items by static score (the searches must look past
+    them)."""
+    env = gym.make_vec(
+        env_id, num_envs=users, vectorization_mode="vector_entry_point", backend="torch", **options
+    )
+    env.reset(seed=5)
+    kernel = env.unwrapped.kernel
+    s = kernel.slate_size
+    static = kernel.table[kernel.population].argsort(dim=1, descending=True)
+    generator = torch.Generator().manual_seed(0)
+    for t in range(steps):
+        if t < best_first:
+            actions = static[kernel.member, t * s : (t + 1) * s]
+        else:
+            actions = torch.randint(0, kernel.n_items, (users, s), generator=generator)
+        env.step(actions)
+    return kernel
+
+
+@pytest.mark.parametrize(("width", "slate_size"), [(16, 1), (1, 1), (2, 3)])
+def test_the_shifted_search_finds_the_catalogs_best_unseen_scores(monkeypatch, width, slate_size):
+    """Engagement's search of a few items per user (`_best_shifted`) returns what a scan of every
+    user's whole catalog returns, also where the window is all shown or narrower than a slate, so
+    that users fall back to the scan."""
+    from recworld.envs.torch_backend import TorchRecommendationKernel
+
+    monkeypatch.setattr(TorchRecommendationKernel, "search_width", width)
+    torch.set_num_threads(1)
+    kernel = stepped_torch_kernel(
+        "recworld/Engagement-v0", users=300, steps=30, best_first=20 // slate_size, slate_size=slate_size
+    )
+    # a strong liking for one genre in half the users (drift at its limit): items far down their
+    # static lists can then beat the window, which only the bound on the shift's rise catches
+    liking = torch.arange(0, 300, 2)
+    kernel.affinity[liking, torch.randint(0, kernel.affinity.shape[1], (150,))] = 1.0
+    pref = kernel._preference()
+    assert pref is not None and bool((pref.abs() > 0).any())
+    catalog = kernel.table[kernel.user] + pref @ kernel.profiles.T
+    expected = catalog.masked_fill(kernel.shown, -torch.inf).topk(kernel.slate_size, dim=1).values
+    window_shown = kernel.shown.gather(1, kernel.order_head[kernel.member]).all(1)
+    assert bool(window_shown.any())  # some users' whole window is shown: they need the scan
+    torch.testing.assert_close(kernel._best_shifted(pref), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_listed_search_moves_past_what_was_shown():
+    """ColdStart's pointer into each user's best items (`_best_listed`) lands on the first unseen
+    item of the list, as the numpy kernel's `best_unseen` does, also after the best were shown."""
+    torch.set_num_threads(1)
+    kernel = stepped_torch_kernel("recworld/ColdStart-v0", users=200, steps=12, best_first=4)
+    rows = torch.arange(200)[:, None]
+    kernel.shown[rows[::2], kernel.top[kernel.member[::2], :8]] = True  # the pointer must pass all 8 at once
+    found = kernel._best_listed()
+    unseen = ~kernel.shown.gather(1, kernel.top[kernel.member])
+    first = unseen.float().argmax(1)
+    assert bool(unseen.any(1).all()) and bool((first >= 8).any())
+    np.testing.assert_array_equal(kernel.pointer.numpy(), first.numpy())
+    expected = kernel.top_expected[kernel.member].gather(1, first[:, None])[:, 0].double()
+    torch.testing.assert_close(found, expected)
