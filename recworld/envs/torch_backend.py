@@ -98,20 +98,19 @@ class TorchRecommendationKernel:
             top, expected = world.top_items(self.horizon * self.slate_size + self.slate_size, reference.rated)
             self.top, self.top_expected = tensor(top), tensor(expected)
         elif self.regret:
-            # each member's first items by static score and the score one past them: where the search
-            # for the best unseen items under today's dynamics looks first (`_best_shifted`)
-            static = self.table[self.population]
-            width = min(max(self.search_width, self.slate_size), self.n_items)
-            head = static.topk(min(width + 1, self.n_items), dim=1)
-            self.order_head, self.ordered_head = head.indices[:, :width], head.values[:, :width]
-            padded = torch.cat([head.values, torch.full_like(static[:, :1], -torch.inf)], 1)
-            self.beyond_head = padded[:, width]  # (-inf where the window holds the whole catalog)
+            # each member's items by static score, best first, and those scores, padded past the
+            # catalog's end (item 0, score -inf) for the windows of `_best_shifted`
+            scores, order = self.table[self.population].sort(dim=1, descending=True)
+            width = self.window_width = min(max(self.search_width, self.slate_size), self.n_items)
+            self.static_order = torch.cat([order, torch.zeros_like(order[:, :width])], 1)
+            self.static_scores = torch.cat([scores, torch.full_like(scores[:, : width + 1], -torch.inf)], 1)
         self.rated_mask = tensor(world.rated_mask()) if reference.rated else None
         s, window, d = self.slate_size, reference.history.window, self.features.shape[1]
         f32 = torch.float32
         self.member = torch.zeros(batch, dtype=torch.int64, device=device)
         self.user = torch.zeros_like(self.member)
-        self.pointer = torch.zeros_like(self.member)  # into each user's list of best items (a static world)
+        # into each user's list of best items (a static world), or items by static score (dynamics)
+        self.pointer = torch.zeros_like(self.member)
         self.t = torch.zeros_like(self.member)
         self.keys = torch.zeros_like(self.member)
         self.sigma = torch.zeros(batch, device=device, dtype=f32)
@@ -196,36 +195,48 @@ class TorchRecommendationKernel:
         (`RecommendationKernel.best_unseen`): with one item per step a pointer into each user's list
         moves past what was shown (a few passes of one item per user: it only moves forward, and stops
         at the list's end); with a slate, the list's unseen items first, in order, then the rest."""
-        s, last = self.slate_size, self.top.shape[1] - 1
-        if s == 1:
-            rows = torch.arange(self.batch, device=self.device)
-            while True:
-                blocked = self.shown[rows, self.top[self.member, self.pointer]] & (self.pointer < last)
-                if not bool(blocked.any()):
-                    break
-                self.pointer += blocked
+        if self.slate_size == 1:
+            self._move_pointer(self.top, self.top.shape[1] - 1)
             return self.top_expected[self.member, self.pointer].double()
+        s = self.slate_size
         items = self.top[self.member]
         unseen = ~self.shown.gather(1, items)
         order = torch.argsort((~unseen).to(torch.int8), dim=1, stable=True)[:, :s]
         return self.top_expected[self.member].gather(1, order).sum(1).double()
 
-    #: how many of each member's best items by static score `_best_shifted` looks at first (at least
-    #: a slate's)
+    def _move_pointer(self, lists: torch.Tensor, last: int) -> None:
+        """Move each user's `pointer` into their member's row of ``lists`` past the items shown (it
+        stops at ``last``): a few passes of one item per user, since it only moves forward."""
+        shown, flat = self.shown.view(-1), lists.view(-1)  # (one index of a flat table: cheaper than a pair)
+        rows = torch.arange(self.batch, device=self.device) * self.n_items
+        starts = self.member * lists.shape[1]
+        while True:
+            blocked = shown[rows + flat[starts + self.pointer]] & (self.pointer < last)
+            if not bool(blocked.any()):
+                return
+            self.pointer += blocked
+
+    #: how many items by static score `_best_shifted` scores for each user (at least a slate's)
     search_width = 16
 
     def _best_shifted(self, pref: torch.Tensor | None) -> torch.Tensor:
         """The ``S`` best scores among each user's unseen items under today's genre shift ``pref``,
         best first, ``(B, S)`` (``-inf`` past the unseen items), as the numpy kernel's walk finds them
-        (`recworld.envs.compiled.best_shifted_scores`). Each user's first `search_width` items by
-        static score are scored; the shift raises no item's score by more than the user's largest
-        genre shift, so every item further down scores at most the static score one past them plus
-        that rise, and where the window's S-th best unseen reaches it the window's answer is the
-        catalog's. Only the other users' catalogs are scanned."""
-        s = self.slate_size
-        items = self.order_head[self.member]  # (B, W)
-        scores = self.ordered_head[self.member]
-        bound = self.beyond_head[self.member]
+        (`recworld.envs.compiled.best_shifted_scores`). A pointer moves along each member's items by
+        static score past those shown, and the `search_width` items from it are scored; the shift
+        raises no item's score by more than the user's largest genre shift, so every item further
+        down scores at most the static score one past the window plus that rise, and where the
+        window's S-th best unseen reaches it the window's answer is the catalog's. Only the other
+        users' catalogs are scanned."""
+        s, width = self.slate_size, self.window_width
+        self._move_pointer(self.static_order, self.n_items - 1)
+        # the window's places in the flat tables (one index of a flat table: cheaper than a pair)
+        order_at = self.member * self.static_order.shape[1] + self.pointer
+        scores_at = self.member * self.static_scores.shape[1] + self.pointer
+        window = torch.arange(width, device=self.device)
+        items = self.static_order.view(-1)[order_at[:, None] + window]
+        scores = self.static_scores.view(-1)[scores_at[:, None] + window]
+        bound = self.static_scores.view(-1)[scores_at + width]
         if pref is not None:
             scores = scores + torch.bmm(self.profiles[items], pref[:, :, None])[:, :, 0]
             bound = bound + pref.amax(1).clamp(min=0.0)

@@ -155,9 +155,16 @@ def test_the_shifted_search_finds_the_catalogs_best_unseen_scores(monkeypatch, w
     assert pref is not None and bool((pref.abs() > 0).any())
     catalog = kernel.table[kernel.user] + pref @ kernel.profiles.T
     expected = catalog.masked_fill(kernel.shown, -torch.inf).topk(kernel.slate_size, dim=1).values
-    window_shown = kernel.shown.gather(1, kernel.order_head[kernel.member]).all(1)
-    assert bool(window_shown.any())  # some users' whole window is shown: they need the scan
     torch.testing.assert_close(kernel._best_shifted(pref), expected, rtol=1e-5, atol=1e-5)
+    # the pointer moved past the best items shown, and the window held the answer for some users
+    # and not for others (who needed the scan)
+    shown_best = (20 // slate_size) * slate_size
+    passed = kernel.shown.gather(1, kernel.static_order[kernel.member, :shown_best]).all(1)
+    assert bool(passed.any()) and bool((kernel.pointer[passed] >= shown_best).all())
+    best_item = catalog.masked_fill(kernel.shown, -torch.inf).argmax(1)
+    position = (kernel.static_order[kernel.member] == best_item[:, None]).float().argmax(1)
+    beyond = position >= kernel.pointer + kernel.window_width
+    assert bool(beyond.any()) and not bool(beyond.all())
 
 
 def test_the_listed_search_moves_past_what_was_shown():
