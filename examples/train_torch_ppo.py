@@ -52,6 +52,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--minibatches", type=int, default=4)
+    parser.add_argument(
+        "--minibatch-rows",
+        type=int,
+        default=131_072,
+        help="at most this many rows a minibatch (more minibatches when the rollout is larger): a "
+        "minibatch holds a logit per film for each row",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -66,31 +73,33 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     observation, _ = env.reset(seed=args.seed)
     n_items = int(env.single_action_space.n)
-    policy = Policy(flatten(observation).shape[1], n_items).to(device)
+    n_inputs = flatten(observation).shape[1]
+    policy = Policy(n_inputs, n_items).to(device)
     optimiser = torch.optim.Adam(policy.parameters(), lr=3e-4)
     n, t_max = args.num_envs, args.steps
     summary: dict[str, float] = {}
     for iteration in range(args.iterations):
         started = time.perf_counter()
         env_seconds = 0.0
-        inputs, masks, actions, log_probs, values, rewards, dones = [], [], [], [], [], [], []
+        # the rollout, written in place (a million users' masks are 1.7 GB a step: no second copy)
+        inputs = torch.empty((t_max, n, n_inputs), device=device)
+        masks = torch.empty((t_max, n, n_items), dtype=torch.bool, device=device)
+        actions = torch.empty((t_max, n), dtype=torch.int64, device=device)
+        log_probs, values, rewards, dones = (torch.empty((t_max, n), device=device) for _ in range(4))
         with torch.no_grad():
-            for _ in range(t_max):
-                x, allowed = flatten(observation), env.action_masks()
-                distribution, value = policy(x, allowed)
-                action = distribution.sample()
+            for t in range(t_max):
+                inputs[t], masks[t] = flatten(observation), env.action_masks()
+                distribution, values[t] = policy(inputs[t], masks[t])
+                actions[t] = distribution.sample()
+                log_probs[t] = distribution.log_prob(actions[t])
+                del distribution  # (its logits: a float per film and user)
                 tick = time.perf_counter()
-                observation, reward, terminated, truncated, _ = env.step(action)
+                observation, reward, terminated, truncated, _ = env.step(actions[t])
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 env_seconds += time.perf_counter() - tick
-                inputs.append(x)
-                masks.append(allowed)
-                actions.append(action)
-                log_probs.append(distribution.log_prob(action))
-                values.append(value)
-                rewards.append(reward.float())
-                dones.append((terminated | truncated).float())
+                rewards[t] = reward.float()
+                dones[t] = (terminated | truncated).float()
             last_value = policy(flatten(observation), env.action_masks())[1]
         # generalised advantage estimation (gamma 0.99, lambda 0.95)
         advantages = torch.zeros(t_max, n, device=device)
@@ -101,12 +110,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             delta = rewards[t] + 0.99 * next_value * alive - values[t]
             running = delta + 0.99 * 0.95 * alive * running
             advantages[t] = running
-        returns = advantages + torch.stack(values)
+        returns = advantages + values
         batch = {
-            "x": torch.cat(inputs),
-            "allowed": torch.cat(masks),
-            "action": torch.cat(actions),
-            "log_prob": torch.cat(log_probs),
+            "x": inputs.reshape(t_max * n, -1),
+            "allowed": masks.reshape(t_max * n, -1),
+            "action": actions.reshape(-1),
+            "log_prob": log_probs.reshape(-1),
             "advantage": advantages.reshape(-1),
             "return": returns.reshape(-1),
         }
@@ -114,8 +123,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             batch["advantage"].std() + 1e-8
         )
         size = len(batch["action"])
+        n_minibatches = max(args.minibatches, -(-size // args.minibatch_rows))
         for _ in range(args.epochs):
-            for chunk in torch.randperm(size, device=device).chunk(args.minibatches):
+            for chunk in torch.randperm(size, device=device).chunk(n_minibatches):
                 distribution, value = policy(batch["x"][chunk], batch["allowed"][chunk])
                 ratio = torch.exp(distribution.log_prob(batch["action"][chunk]) - batch["log_prob"][chunk])
                 advantage = batch["advantage"][chunk]
@@ -132,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             torch.cuda.synchronize(device)
         elapsed = time.perf_counter() - started
         summary = {
-            "mean_reward_per_step": float(torch.stack(rewards).mean()),
+            "mean_reward_per_step": float(rewards.mean()),
             "env_user_steps_per_s": n * t_max / env_seconds,
             "end_to_end_user_steps_per_s": n * t_max / elapsed,
         }
