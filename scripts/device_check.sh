@@ -48,7 +48,7 @@ case "${1:-}" in
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
       --target /tmp/site "$here"/wheels/*.whl || exit 1
     export PYTHONPATH=/tmp/site:$PWD RECWORLD_DATA_DIR=$PWD/$here/data NUMBA_CACHE_DIR=/tmp/numba-cache
-    export PYTHONUNBUFFERED=1
+    export PYTHONUNBUFFERED=1 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # (less fragmentation at 8M users)
     {
       date -u; uname -a; nproc; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
       python3 -c "import sys, numpy, numba, torch, gymnasium; print(sys.version); print('numpy', numpy.__version__, 'numba', numba.__version__, 'torch', torch.__version__, 'gymnasium', gymnasium.__version__)"
