@@ -10,6 +10,7 @@ users). Figures come from wall-clock timing of real calls, never from a timed un
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -487,13 +488,17 @@ def torch_speed(
             if gpu:
                 torch.cuda.reset_peak_memory_stats(where)
             try:
-                rates[env_id][str(n)] = _torch_env_rate(env_id, n, dataset, where, steps, repeats)
+                rate: float | None = _torch_env_rate(env_id, n, dataset, where, steps, repeats)
             except torch.OutOfMemoryError:  # the sizes after it are still measured
+                rate = None
+            if rate is None:  # (outside the handler: its traceback held the environment's tensors)
                 too_large.setdefault(env_id, []).append(n)
                 if gpu:
+                    gc.collect()
                     torch.cuda.empty_cache()
                 print(f"torch backend: {env_id} at {n:,} users: out of memory", file=sys.stderr)
                 continue
+            rates[env_id][str(n)] = rate
             if gpu:
                 peaks[env_id][str(n)] = torch.cuda.max_memory_allocated(where) / 2**20
             print(

@@ -223,12 +223,12 @@ class TorchRecommendationKernel:
         """The ``S`` best scores among each user's unseen items under today's genre shift ``pref``,
         best first, ``(B, S)`` (``-inf`` past the unseen items), as the numpy kernel's walk finds them
         (`recworld.envs.compiled.best_shifted_scores`). A pointer moves along each member's items by
-        static score past those shown, and the `search_width` items from it are scored; the shift
+        static score past those shown, and the `window_width` items from it are scored; the shift
         raises no item's score by more than the user's largest genre shift, so every item further
         down scores at most the static score one past the window plus that rise, and where the
         window's S-th best unseen reaches it the window's answer is the catalog's. Only the other
         users' catalogs are scanned."""
-        s, width = self.slate_size, self.window_width
+        s, width = self.slate_size, self.window_width  # (a slate is at most the catalog: the kernel checks)
         self._move_pointer(self.static_order, self.n_items - 1)
         # the window's places in the flat tables (one index of a flat table: cheaper than a pair)
         order_at = self.member * self.static_order.shape[1] + self.pointer
@@ -241,9 +241,7 @@ class TorchRecommendationKernel:
             scores = scores + torch.bmm(self.profiles[items], pref[:, :, None])[:, :, 0]
             bound = bound + pref.amax(1).clamp(min=0.0)
         scores = scores.masked_fill(self.shown.gather(1, items), -torch.inf)
-        best = scores.topk(min(s, scores.shape[1]), dim=1).values
-        if best.shape[1] < s:  # a catalog smaller than the slate (the window is all of it)
-            best = torch.cat([best, best.new_full((self.batch, s - best.shape[1]), -torch.inf)], 1)
+        best = scores.topk(s, dim=1).values  # (the window holds at least a slate: see `window_width`)
         rest = (best[:, -1] < bound).nonzero()[:, 0]
         if len(rest):
             catalog = self.table[self.user[rest]]

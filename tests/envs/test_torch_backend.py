@@ -138,8 +138,8 @@ def stepped_torch_kernel(env_id, users, steps, best_first=0, **options):
 @pytest.mark.parametrize(("width", "slate_size"), [(16, 1), (1, 1), (2, 3)])
 def test_the_shifted_search_finds_the_catalogs_best_unseen_scores(monkeypatch, width, slate_size):
     """Engagement's search of a few items per user (`_best_shifted`) returns what a scan of every
-    user's whole catalog returns, also where the window is all shown or narrower than a slate, so
-    that users fall back to the scan."""
+    user's whole catalog returns: after the best items were shown (the pointer passes them), with a
+    window as narrow as a slate, and where a strong genre liking sends users to the scan."""
     from recworld.envs.torch_backend import TorchRecommendationKernel
 
     monkeypatch.setattr(TorchRecommendationKernel, "search_width", width)
