@@ -7,9 +7,11 @@ below two blocks) and the observation's views (`Kernel.observation`) — and ste
 random actions; what is left of the step is the rest (the fresh output arrays, the info and its
 masks, the Python calls between them and the timers' own). Each piece costs more here than alone:
 the compiled call has just filled the cache with other data, which is the point of timing it in the
-loop.
+loop. With ``--blocks-alone`` the compiled call's blocks run one after the other on the calling
+thread, each timed: how long a block takes alone, beside the parallel call of the default run.
 
     OPENBLAS_NUM_THREADS=1 python scripts/step_parts.py --env recworld/Engagement-v0 --threads 2
+    OPENBLAS_NUM_THREADS=1 python scripts/step_parts.py --blocks-alone
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="numba's threads")
     parser.add_argument("--steps", type=int, default=300, help="steps a pass")
     parser.add_argument("--passes", type=int, default=3, help="passes (the fastest is reported)")
+    parser.add_argument(
+        "--blocks-alone", action="store_true", help="run the call's blocks one after the other, each timed"
+    )
     args = parser.parse_args()
     import gymnasium as gym
     import numba
@@ -60,6 +65,22 @@ def main() -> int:
         "compiled call (one block)": (cold_start, "recommend_autoreset_block"),
         "observation": (kernel, "observation"),
     }
+    if args.blocks_alone:
+        one_block = cold_start.recommend_autoreset_block
+
+        def one_after_another(*arguments: Any) -> int:
+            *rest, n_blocks = arguments
+            reset = 0
+            for block in range(n_blocks):
+                started = time.perf_counter()
+                reset += one_block(block, n_blocks, *rest)
+                spent[f"block {block} alone"] += time.perf_counter() - started
+            return reset
+
+        del pieces["compiled call"]
+        n_blocks = cold_start.blocks(1024)
+        spent.update({f"block {block} alone": 0.0 for block in range(n_blocks)})
+        cold_start.recommend_autoreset_blocks = one_after_another
     spent.update(dict.fromkeys(pieces, 0.0))
     for name, (owner, attribute) in pieces.items():
         setattr(owner, attribute, timed(name, getattr(owner, attribute)))
@@ -69,7 +90,7 @@ def main() -> int:
         env.step(actions)
     best: dict[str, float] | None = None
     for _ in range(args.passes):
-        spent.update(dict.fromkeys(pieces, 0.0))
+        spent.update(dict.fromkeys(spent, 0.0))
         started = time.perf_counter()
         for actions in batches:
             env.step(actions)
